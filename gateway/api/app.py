@@ -1,0 +1,27 @@
+"""The FastAPI application: routes, error shape, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from gateway.api import errors
+from gateway.api.routes import bins, health, signals
+
+if TYPE_CHECKING:
+    from gateway.service import Service
+
+
+def create_app(service: Service) -> FastAPI:
+    """The API for one running service."""
+    app = FastAPI(
+        title="kanban-edge",
+        summary="Kanban loops, pull signals and sensor health of one site",
+        version="1",
+    )
+    app.state.service = service
+    errors.install(app)
+    for module in (bins, signals, health):
+        app.include_router(module.router)
+    return app

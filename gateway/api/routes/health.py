@@ -1,0 +1,30 @@
+"""GET /healthz and /api/v1/counters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from gateway.api.deps import ServiceDep
+from gateway.api.models import Counters, Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", responses={503: {"model": Health}})
+async def healthz(service: ServiceDep) -> JSONResponse:
+    """200 when the broker is connected and the database takes writes, else 503 with what is wrong."""
+    health = Health(
+        status="ok" if service.link.connected and service.committer.healthy else "degraded",
+        broker_connected=service.link.connected,
+        database_writable=service.committer.healthy,
+        database_error=service.committer.last_error,
+        uptime_s=round(service.clock() - service.started_at, 1),
+    )
+    return JSONResponse(health.model_dump(), status_code=200 if health.status == "ok" else 503)
+
+
+@router.get("/api/v1/counters")
+async def counters(service: ServiceDep) -> Counters:
+    """Messages processed since start and rejected messages by reason."""
+    return Counters(processed_since_start=service.ingest.processed, rejected=dict(service.rejections.counts))

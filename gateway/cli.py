@@ -1,0 +1,104 @@
+"""The `kanban-edge` command: run, check-config, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from gateway.config import ConfigError, PlantConfig, load_config
+
+EXIT_CONFIG = 1
+EXIT_RUNTIME = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kanban-edge", description="Shop-floor sensors to kanban pull signals.")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run the service")
+    run.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
+    run.set_defaults(handler=_cmd_run)
+    check = sub.add_parser("check-config", help="validate a plant file and print every error")
+    check.add_argument("config", type=Path)
+    check.set_defaults(handler=_cmd_check)
+    demo = sub.add_parser("demo", help="run the service with a broker and simulated scales")
+    demo.add_argument("--config", "-c", type=Path, default=Path("config/example-plant.yaml"))
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _load(path: Path) -> PlantConfig | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"{path}: {len(exc.issues)} error(s)", file=sys.stderr)
+        return None
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    print(
+        f"{args.config}: OK: site {config.site}, {len(config.bins)} bins, {len(config.items)} items, "
+        f"{len(config.suppliers)} suppliers, broker {config.mqtt.url}, topics {config.prefix}/..."
+    )
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gateway.service import Service
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    return _run_until_signal(lambda stop: Service(config).run(stop))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    return _run_until_signal(lambda stop: run_demo(config, stop))
+
+
+def _run_until_signal(start: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await start(stop)
+
+    try:
+        asyncio.run(runner())
+    except Exception as exc:  # a start-up failure: say what, not a traceback
+        logging.getLogger("kanban-edge").error("%s", _root_cause(exc))
+        return EXIT_RUNTIME
+    return 0
+
+
+def _root_cause(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return str(exc)

@@ -1,0 +1,115 @@
+"""Group commit: effects staged by the hot path are written in one transaction, then their causes acked.
+
+The MQTT handler runs the rules synchronously. When a message causes an effect (a released signal, a
+transition, an alarm), its acknowledgement is held until the effect is committed; acknowledgements of
+later messages queue behind it, so the broker sees them in arrival order (MQTT 3.1.1 §4.6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from gateway.store import Batch, Store, StoreError
+from rules.events import Event
+from rules.scale_bin import BinState
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[], None]
+_RETRY_S = 1.0
+
+
+class Committer:
+    """Owns the write path to the store. One instance per service; `run` is its task."""
+
+    def __init__(
+        self, *, store: Store, executor: Executor, on_committed: Callable[[Batch], None]
+    ) -> None:
+        self._store = store
+        self._executor = executor
+        self._on_committed = on_committed
+        self._batch = Batch()
+        self._acks: list[Ack] = []
+        self._in_flight = False
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.healthy = True
+        self.last_error: str | None = None
+
+    def stage_event(self, event: Event, body: dict[str, Any], state: BinState) -> None:
+        """Add an event and its bin's state to the next transaction."""
+        self._batch.events.append((event, body))
+        self._batch.states[event.bin_id] = state
+        self._kick()
+
+    def stage_snapshot(
+        self, states: dict[str, BinState], rejections: dict[str, int], published: list[int], now: float
+    ) -> None:
+        """Add a periodic snapshot (levels, counters, what went out on MQTT) to the next transaction."""
+        self._batch.states.update(states)
+        self._batch.rejections.update(rejections)
+        self._batch.published.extend(published)
+        self._batch.heartbeat = now
+        self._kick()
+
+    def ack(self, ack: Ack, *, held: bool) -> None:
+        """Acknowledge now, or after the current effects are committed when `held` or others wait."""
+        if held or self._acks or self._in_flight:
+            self._acks.append(ack)
+        else:
+            ack()
+
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Commit staged batches until cancelled; a failing database is retried, never skipped."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, acks = self._batch, self._acks
+            self._batch, self._acks = Batch(), []
+            self._in_flight = True
+            try:
+                await self._write(loop, batch)
+            finally:
+                self._in_flight = False
+            for ack in acks:
+                ack()
+            self._on_committed(batch)
+            if not self._wake.is_set():
+                self._flush_acks()
+                self._idle.set()
+
+    async def _write(self, loop: asyncio.AbstractEventLoop, batch: Batch) -> None:
+        while True:
+            try:
+                await loop.run_in_executor(self._executor, self._store.write, batch)
+            except StoreError as exc:
+                if self.healthy:
+                    log.error("database write failed, holding acknowledgements and retrying: %s", exc)
+                self.healthy, self.last_error = False, str(exc)
+                await asyncio.sleep(_RETRY_S)
+                continue
+            if not self.healthy:
+                log.warning("database writes recovered")
+            self.healthy, self.last_error = True, None
+            return
+
+    def _flush_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        for ack in acks:
+            ack()
+
+    async def drain(self) -> None:
+        """Wait until everything staged so far is committed."""
+        if self._batch.events or self._batch.states or self._acks:
+            self._kick()
+        await self._idle.wait()

@@ -1,0 +1,374 @@
+"""The plant file: one YAML document validated into typed, immutable settings.
+
+Errors are collected, never raised one at a time: `load_config` raises a `ConfigError` that lists every
+problem with its file, line, field path and reason.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from gateway.yaml_source import Located, Path_, load_yaml
+from rules.scale_bin import BinSpec
+
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""Ids appear in MQTT topics and URLs: letters, digits and `_ . : -`, no `/`, `+` or `#`."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsConfig(_Model):
+    """TLS towards the broker; the files are PEM."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+
+class MqttConfig(_Model):
+    """Broker connection. `client_id` and `topic_prefix` default from the site id."""
+
+    url: str = "mqtt://localhost:1883"
+    client_id: Ident | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: TlsConfig | None = None
+    topic_prefix: str | None = Field(default=None, pattern=r"^[^+#]+[^/+#]$")
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    reconnect_max_s: float = Field(default=30.0, ge=1.0, le=600.0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError("scheme must be mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError("no host in url")
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+        return value
+
+    @property
+    def host(self) -> str:
+        """Broker host name."""
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def use_tls(self) -> bool:
+        """Whether the url asks for TLS (mqtts://) or TLS files are given."""
+        return urlsplit(self.url).scheme in ("mqtts", "ssl") or self.tls is not None
+
+    @property
+    def port(self) -> int:
+        """Broker port: as given, else 8883 with TLS and 1883 without."""
+        return urlsplit(self.url).port or (8883 if self.use_tls else 1883)
+
+
+class StorageConfig(_Model):
+    """Where state lives. Relative paths are relative to the working directory."""
+
+    path: Path = Path("data/kanban-edge.db")
+    snapshot_interval_s: float = Field(default=10.0, gt=0, le=3600)
+
+
+class ApiConfig(_Model):
+    """The HTTP API. The default listens on loopback only; set host 0.0.0.0 to serve the plant network."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class IngestConfig(_Model):
+    """Limits applied to every incoming payload."""
+
+    max_payload_bytes: int = Field(default=65536, ge=16, le=1 << 20)
+    max_clock_skew_s: float = Field(default=300.0, ge=0)
+
+
+class Supplier(_Model):
+    """Who replenishes."""
+
+    id: Ident
+    name: str
+    lead_time_h: float = Field(ge=0)
+
+
+class Item(_Model):
+    """A part number."""
+
+    sku: Ident
+    description: str = ""
+    unit_weight_g: float = Field(gt=0, allow_inf_nan=False)
+    supplier: Ident | None = None
+
+
+class ScaleConfig(_Model):
+    """The scale under a bin."""
+
+    tare_g: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    topic: str | None = Field(default=None, min_length=1, pattern=r"^[^+#]+$")
+    zero_tolerance_g: float = Field(default=50.0, ge=0, allow_inf_nan=False)
+
+
+class Debounce(_Model):
+    """How long a level must stay past a threshold: both conditions must hold."""
+
+    readings: int = Field(default=2, ge=1, le=1000)
+    seconds: float = Field(default=0.0, ge=0, le=3600)
+
+
+class Bin(_Model):
+    """A kanban loop at a point of use, watched by a scale: `cards` containers of `container_qty` pieces."""
+
+    id: Ident
+    sku: Ident
+    line: Ident
+    station: Ident
+    container_qty: int = Field(gt=0)
+    cards: int = Field(default=1, ge=1, le=100)
+    reorder_point: int = Field(ge=0)
+    reset_point: int | None = Field(default=None, ge=0)
+    capacity_pieces: int | None = Field(default=None, gt=0)
+    scale: ScaleConfig = ScaleConfig()
+    debounce: Debounce = Debounce()
+    stale_after_s: float = Field(default=300.0, gt=0, le=7 * 86400)
+
+    @property
+    def capacity(self) -> int:
+        """Pieces in a full bin: as configured, else cards × container quantity."""
+        return self.capacity_pieces or self.cards * self.container_qty
+
+    @property
+    def reset(self) -> int:
+        """Level above which the bin re-arms: as configured, else half a container above the reorder point."""
+        if self.reset_point is not None:
+            return self.reset_point
+        return min(self.reorder_point + math.ceil(self.container_qty / 2), self.capacity - 1)
+
+
+class PlantConfig(_Model):
+    """A whole plant file."""
+
+    site: Ident
+    mqtt: MqttConfig = MqttConfig()
+    storage: StorageConfig = StorageConfig()
+    api: ApiConfig = ApiConfig()
+    ingest: IngestConfig = IngestConfig()
+    suppliers: list[Supplier] = []
+    items: list[Item] = []
+    bins: list[Bin] = []
+
+    @property
+    def prefix(self) -> str:
+        """Topic prefix: as configured, else kanban/<site>."""
+        return self.mqtt.topic_prefix or f"kanban/{self.site}"
+
+    @property
+    def client_id(self) -> str:
+        """MQTT client id: fixed, so the broker keeps the session across restarts."""
+        return self.mqtt.client_id or f"kanban-edge-{self.site}"
+
+    def scale_topic(self, bin_: Bin) -> str:
+        """The topic a bin's scale publishes on."""
+        return bin_.scale.topic or f"{self.prefix}/scale/{bin_.id}"
+
+    def bin_specs(self) -> list[BinSpec]:
+        """The rules' view of every bin."""
+        items = {item.sku: item for item in self.items}
+        return [
+            BinSpec(
+                bin_id=b.id,
+                unit_weight_g=items[b.sku].unit_weight_g,
+                tare_g=b.scale.tare_g,
+                container_qty=b.container_qty,
+                cards=b.cards,
+                reorder_point=b.reorder_point,
+                reset_point=b.reset,
+                capacity_pieces=b.capacity,
+                debounce_s=b.debounce.seconds,
+                debounce_readings=b.debounce.readings,
+                stale_after_s=b.stale_after_s,
+                zero_tolerance_g=b.scale.zero_tolerance_g,
+            )
+            for b in self.bins
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One configuration error, located."""
+
+    file: str
+    line: int
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f" {self.path}:" if self.path else ""
+        return f"{self.file}:{self.line}:{where} {self.reason}"
+
+
+class ConfigError(Exception):
+    """The plant file is not valid; `issues` lists every problem."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(issue) for issue in issues))
+
+
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> PlantConfig:
+    """Read and validate a plant file, or raise `ConfigError` with every problem in it."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
+    located = load_yaml(text, os.environ if env is None else env)
+    problems: list[tuple[Path_, str]] = [(i.path, i.reason) for i in located.issues]
+    lines = {i.path: i.line for i in located.issues}
+    config: PlantConfig | None = None
+    if not isinstance(located.data, dict):
+        if located.data is not None or not problems:
+            problems.append(((), "the file must be a mapping with at least `site:`"))
+    else:
+        config, model_problems = _validate(located.data)
+        # A value already reported (an unset variable) is not reported again by the model.
+        problems += [(p, reason) for p, reason in model_problems if p not in lines]
+    if problems:
+        issues = [
+            ConfigIssue(file, lines.get(p) or located.line_of(p), _dotted(p), reason) for p, reason in problems
+        ]
+        raise ConfigError(sorted(issues, key=lambda i: i.line))
+    assert config is not None
+    return config
+
+
+def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path_, str]]]:
+    try:
+        config = PlantConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [(tuple(err["loc"]), _reason(err)) for err in exc.errors()]
+        return None, problems + cross_check(_valid_entries(data))
+    return config, cross_check(_entries_of(config))
+
+
+def _reason(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    if err["type"] == "missing":
+        return "required field is missing"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    suppliers: list[tuple[int, Supplier]]
+    items: list[tuple[int, Item]]
+    bins: list[tuple[int, Bin]]
+    prefix: str
+
+
+def _entries_of(config: PlantConfig) -> _Entries:
+    return _Entries(
+        list(enumerate(config.suppliers)), list(enumerate(config.items)), list(enumerate(config.bins)),
+        config.prefix,
+    )
+
+
+def _valid_entries(data: dict[str, Any]) -> _Entries:
+    """The entries that validate on their own, so cross-checks still run when other fields fail."""
+
+    def valid(model: type[_M], key: str) -> list[tuple[int, _M]]:
+        raw = data.get(key)
+        out: list[tuple[int, _M]] = []
+        for index, entry in enumerate(raw if isinstance(raw, list) else []):
+            try:
+                out.append((index, model.model_validate(entry)))
+            except ValidationError:
+                continue
+        return out
+
+    mqtt = data.get("mqtt")
+    prefix = mqtt.get("topic_prefix") if isinstance(mqtt, dict) else None
+    site = data.get("site")
+    return _Entries(
+        valid(Supplier, "suppliers"), valid(Item, "items"), valid(Bin, "bins"),
+        str(prefix) if prefix else f"kanban/{site}",
+    )
+
+
+def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
+    """Rules that span fields and entries: unique ids, references, thresholds."""
+    problems = _duplicates("suppliers", "id", ((i, s.id) for i, s in entries.suppliers))
+    problems += _duplicates("items", "sku", ((i, it.sku) for i, it in entries.items))
+    problems += _duplicates("bins", "id", ((i, b.id) for i, b in entries.bins))
+    supplier_ids = {s.id for _, s in entries.suppliers}
+    skus = {it.sku for _, it in entries.items}
+    for i, item in entries.items:
+        if item.supplier is not None and item.supplier not in supplier_ids:
+            problems.append((("items", i, "supplier"), f"unknown supplier {item.supplier!r}"))
+    topics: dict[str, str] = {}
+    for i, b in entries.bins:
+        if b.sku not in skus:
+            problems.append((("bins", i, "sku"), f"unknown sku {b.sku!r} (not in items)"))
+        problems += [(("bins", i, field), reason) for field, reason in _thresholds(b)]
+        topic = b.scale.topic or f"{entries.prefix}/scale/{b.id}"
+        if topic in topics:
+            problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {topics[topic]}"))
+        topics.setdefault(topic, b.id)
+    return problems
+
+
+def _duplicates(section: str, field: str, ids: Iterable[tuple[int, str]]) -> list[tuple[Path_, str]]:
+    seen: set[str] = set()
+    problems: list[tuple[Path_, str]] = []
+    for index, ident in ids:
+        if ident in seen:
+            problems.append(((section, index, field), f"duplicate {field} {ident!r}"))
+        seen.add(ident)
+    return problems
+
+
+def _thresholds(b: Bin) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if b.reorder_point >= b.container_qty:
+        problems.append(
+            ("reorder_point", f"must be below container_qty ({b.reorder_point} >= {b.container_qty})")
+        )
+    if b.capacity < b.container_qty:
+        problems.append(("capacity_pieces", f"must hold at least one container ({b.container_qty})"))
+    if b.reset_point is None and problems:
+        return problems  # the derived reset point follows from the error above
+    if b.reset <= b.reorder_point:
+        problems.append(("reset_point", f"must be above reorder_point ({b.reset} <= {b.reorder_point})"))
+    elif b.reset >= b.capacity:
+        problems.append(("reset_point", f"must be below the bin's capacity ({b.reset} >= {b.capacity})"))
+    return problems

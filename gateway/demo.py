@@ -1,0 +1,70 @@
+"""`kanban-edge demo`: broker, service and simulated scales in one process, stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+from edge.mqtt_out import connect_publisher
+from edge.simulated_scales import SimBin, SimulatedScales
+from gateway.config import PlantConfig
+from gateway.demo_broker import demo_broker
+from gateway.service import Service
+
+log = logging.getLogger(__name__)
+
+
+def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin]:
+    """Every bin starts full and reaches its reorder point in about `drain_s` seconds."""
+    items = {item.sku: item for item in config.items}
+    sims = []
+    for b in config.bins:
+        start = float(b.capacity)
+        sims.append(
+            SimBin(
+                bin_id=b.id, topic=config.scale_topic(b), tasmota=b.scale.topic is not None,
+                unit_weight_g=items[b.sku].unit_weight_g, tare_g=b.scale.tare_g,
+                container_qty=b.container_qty, pieces=start,
+                use_per_s=(start - b.reorder_point) / drain_s,
+            )
+        )
+    return sims
+
+
+async def run_demo(config: PlantConfig, stop: asyncio.Event) -> None:
+    """Run until `stop` is set."""
+    async with demo_broker(config.mqtt.host, config.mqtt.port) as broker:
+        service = Service(config)
+        api = f"http://{config.api.host}:{config.api.port}"
+        print(f"broker:  {broker}")
+        print(f"API:     {api}/api/v1/signals?status=open   {api}/api/v1/bins   {api}/docs")
+        print(f"topics:  {config.prefix}/scale/<bin>  {config.prefix}/signal/<bin>  {config.prefix}/deadletter")
+        print("Ctrl-C stops.")
+        async with asyncio.TaskGroup() as tasks:
+            runner = tasks.create_task(service.run(stop), name="service")
+            sim = tasks.create_task(_simulate(config), name="simulator")
+            await runner
+            sim.cancel()
+
+
+async def _simulate(config: PlantConfig) -> None:
+    sim = SimulatedScales(simulated_bins(config))
+    client = await connect_publisher(config.mqtt.host, config.mqtt.port, f"{config.client_id}-simulator")
+
+    def on_message(client_: object, topic: str, payload: bytes, qos: int, properties: object) -> None:
+        with contextlib.suppress(ValueError, KeyError):
+            body = json.loads(payload)
+            if body["type"] == "signal_released":
+                sim.on_signal(body["bin_id"], time.time())
+
+    client.on_message = on_message
+    client.subscribe(f"{config.prefix}/signal/+", qos=1)
+    try:
+        while True:
+            sim.step(time.time(), 1.0, lambda topic, payload: client.publish(topic, payload, qos=0))
+            await asyncio.sleep(1.0)
+    finally:
+        await client.disconnect()

@@ -1,0 +1,58 @@
+"""JSON bodies of what the service publishes: signals, alarms and dead letters."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.store import BinContext
+from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
+
+DEADLETTER_PAYLOAD_BYTES = 1024
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds as an ISO 8601 UTC time with milliseconds."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_body(event: Event, ctx: BinContext, site: str) -> dict[str, Any]:
+    """The published form of a rules event."""
+    body: dict[str, Any] = {"type": event.kind, "site": site, "bin_id": event.bin_id, "ts": iso(event.ts)}
+    match event:
+        case SignalReleased():
+            body |= {
+                "signal_id": event.signal_id, "sku": ctx.sku, "line": ctx.line, "station": ctx.station,
+                "supplier": ctx.supplier, "quantity": ctx.quantity, "pieces": event.pieces,
+            }
+        case SignalClosed():
+            body |= {"signal_id": event.signal_id, "pieces": event.pieces, "reason": event.reason}
+        case SensorStale():
+            body |= {"alarm": "sensor_stale", "last_seen": iso(event.last_seen)}
+        case SensorRecovered():
+            body |= {"alarm": "sensor_stale"}
+    return body
+
+
+def event_topic(prefix: str, event_kind: str, bin_id: str) -> str:
+    """Signals go to `<prefix>/signal/<bin>`, alarms to `<prefix>/alarm/<bin>`."""
+    kind = "signal" if event_kind.startswith("signal") else "alarm"
+    return f"{prefix}/{kind}/{bin_id}"
+
+
+def deadletter_body(*, topic: str, payload: bytes, reason: str, detail: str, received_at: float) -> bytes:
+    """A rejected message with the reason, its topic and (the start of) its payload."""
+    head = payload[:DEADLETTER_PAYLOAD_BYTES]
+    body: dict[str, Any] = {
+        "reason": reason, "detail": detail, "topic": topic, "received_at": iso(received_at),
+        "payload_bytes": len(payload),
+    }
+    try:
+        body["payload"] = head.decode("utf-8")
+    except UnicodeDecodeError:
+        body["payload_base64"] = base64.b64encode(head).decode("ascii")
+    return json.dumps(body).encode()

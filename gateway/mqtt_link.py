@@ -1,0 +1,151 @@
+"""The service's broker connection: persistent session, QoS 1, acknowledgements sent when we say so.
+
+gmqtt was chosen for throughput (docs/DESIGN.md). Its own acknowledge-after-processing mode creates a
+task per message; instead `_AckingClient` calls our handler synchronously and hands it a callable that
+sends the PUBACK, which the committer invokes once the message's effects are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import gmqtt
+from gmqtt.mqtt.constants import MQTTv50, MQTTv311
+
+from gateway.config import MqttConfig
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[], None]
+Handler = Callable[[str, bytes, Ack | None], None]
+"""Called for every message with its topic, payload and, for QoS 1, the function that acknowledges it."""
+
+
+def backoff_s(attempt: int, cap_s: float) -> float:
+    """Capped exponential backoff with jitter, as aiomqtt does it."""
+    return min(cap_s, random.uniform(0.5, 1.5 ** min(10, attempt + 1)))
+
+
+class _AckingClient(gmqtt.Client):  # type: ignore[misc]
+    """gmqtt client that lets the handler decide when a QoS 1 message is acknowledged."""
+
+    def __init__(self, client_id: str, *, handler: Handler, reconnect_max_s: float) -> None:
+        super().__init__(client_id, clean_session=False, optimistic_acknowledgement=False)
+        self._handler = handler
+        self._reconnect_max_s = reconnect_max_s
+        self.on_message = self._on_qos0
+        # gmqtt dispatches QoS 1 publishes through this method of its package handler.
+        self._package_handler._handle_qos_1_publish_packet = self._on_qos1
+
+    def _on_qos0(self, client: Any, topic: str, payload: bytes, qos: int, properties: Any) -> None:
+        self._handler(topic, payload, None)
+
+    def _on_qos1(self, mid: int, payload: bytes, topic: str, properties: Any) -> None:
+        connection = self._connection
+
+        def ack() -> None:
+            # After a reconnect the broker redelivers; a PUBACK on the new connection would be wrong.
+            if self._connection is connection and self.is_connected:
+                self._package_handler._send_puback(mid)
+
+        self._handler(topic, payload, ack)
+
+    async def reconnect(self, delay: bool = False) -> None:
+        """gmqtt's reconnect, with a delay that grows with every failed attempt."""
+        attempt = self._connection_state.failed_connections
+        self.reconnect_delay = backoff_s(attempt, self._reconnect_max_s)
+        await super().reconnect(delay=delay)
+
+
+class MqttLink:
+    """Connects, subscribes, reconnects; `publish` works while disconnected (QoS 1 is resent)."""
+
+    def __init__(
+        self,
+        *,
+        settings: MqttConfig,
+        client_id: str,
+        subscriptions: list[str],
+        handler: Handler,
+        on_connected: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._subscriptions = subscriptions
+        self._handler = handler
+        self._on_connected = on_connected
+        self._client: _AckingClient | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker session is up."""
+        return self._client is not None and bool(self._client.is_connected)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
+        """Send, or queue for resending after a reconnect; False when no session was ever up."""
+        client = self._client
+        if client is None or client._connection is None:
+            return False
+        client.publish(topic, payload, qos=qos, retain=retain)
+        return True
+
+    async def run(self) -> None:
+        """Connect with backoff until the first session is up; gmqtt keeps it up after that."""
+        attempt = 0
+        while True:
+            client = self._client = self._new_client()
+            try:
+                await self._connect(client)
+            except (OSError, gmqtt.mqtt.handler.MQTTConnectError, asyncio.TimeoutError) as exc:
+                delay = backoff_s(attempt, self._settings.reconnect_max_s)
+                log.warning("broker %s unreachable (%s); retrying in %.1f s", self._settings.url, exc, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            break
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await client.disconnect()
+
+    def _new_client(self) -> _AckingClient:
+        client = _AckingClient(
+            self._client_id, handler=self._handler, reconnect_max_s=self._settings.reconnect_max_s
+        )
+        client.on_connect = self._connected
+        client.on_disconnect = self._disconnected
+        s = self._settings
+        if s.username is not None:
+            password = s.password.get_secret_value() if s.password is not None else None
+            client.set_auth_credentials(s.username, password)
+        return client
+
+    async def _connect(self, client: _AckingClient) -> None:
+        s = self._settings
+        version = MQTTv311 if s.protocol == "3.1.1" else MQTTv50
+        await asyncio.wait_for(
+            client.connect(s.host, s.port, ssl=self._ssl_context(), keepalive=s.keepalive_s, version=version),
+            timeout=max(10.0, s.keepalive_s),
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        s = self._settings
+        if not s.use_tls:
+            return False
+        ctx = ssl.create_default_context(cafile=s.tls.ca_file if s.tls else None)
+        if s.tls is not None and s.tls.cert_file is not None:
+            ctx.load_cert_chain(s.tls.cert_file, s.tls.key_file)
+        return ctx
+
+    def _connected(self, client: Any, flags: int, result: int, properties: Any) -> None:
+        log.info("connected to %s as %s", self._settings.url, self._client_id)
+        client.subscribe([gmqtt.Subscription(topic, qos=1) for topic in self._subscriptions])
+        self._on_connected()
+
+    def _disconnected(self, client: Any, packet: Any, exc: Any = None) -> None:
+        log.warning("disconnected from %s; reconnecting", self._settings.url)

@@ -1,0 +1,144 @@
+"""Wiring: builds the parts from the plant config and runs them as named, owned tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from gateway.api.app import create_app
+from gateway.api.server import ApiServer
+from gateway.committer import Committer
+from gateway.config import PlantConfig
+from gateway.ingest import Ingest, IngestLimits
+from gateway.messages import event_body, event_topic
+from gateway.mqtt_link import MqttLink
+from gateway.rejections import Rejections
+from gateway.store import Batch, BinContext, Store
+from rules.engine import Engine
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """What the service subscribes to and how scale topics map to bins."""
+
+    subscriptions: list[str]
+    routes: dict[str, str]
+
+
+def plan_topics(config: PlantConfig) -> Topics:
+    """Subscribe to `<prefix>/scale/+` plus every bin topic outside it (overlaps would deliver twice)."""
+    wildcard = f"{config.prefix}/scale/+"
+    routes = {config.scale_topic(b): b.id for b in config.bins}
+    own = f"{config.prefix}/scale/"
+    extra = sorted(t for t in routes if not (t.startswith(own) and "/" not in t[len(own):]))
+    return Topics([wildcard, *extra], routes)
+
+
+class Service:
+    """The running gateway."""
+
+    def __init__(self, config: PlantConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.started_at = clock()
+        self.item_config = {item.sku: item for item in config.items}
+        self.bin_config = {b.id: b for b in config.bins}
+        items = self.item_config
+        self.contexts = {
+            b.id: BinContext(sku=b.sku, line=b.line, station=b.station, supplier=items[b.sku].supplier,
+                             quantity=b.container_qty)
+            for b in config.bins
+        }
+        self.store = Store(config.storage.path, self.contexts)
+        self.engine = Engine(specs=config.bin_specs(), states=self.store.bin_states(), started_at=self.started_at)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self.committer = Committer(store=self.store, executor=self._writer, on_committed=self._committed)
+        topics = plan_topics(config)
+        self.link = MqttLink(
+            settings=config.mqtt, client_id=config.client_id, subscriptions=topics.subscriptions,
+            handler=self._handle, on_connected=self._republish,
+        )
+        self.rejections = Rejections(
+            topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
+        )
+        self.ingest = Ingest(
+            routes=topics.routes, scale_prefix=f"{config.prefix}/scale/", engine=self.engine,
+            contexts=self.contexts, site=config.site, committer=self.committer, rejections=self.rejections,
+            limits=IngestLimits(config.ingest.max_payload_bytes, config.ingest.max_clock_skew_s), clock=clock,
+        )
+        self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
+        self._in_transit: set[int] = set()
+        self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
+
+    def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
+        self.ingest.handle(topic, payload, ack)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then save state and return."""
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                workers = [
+                    tasks.create_task(self.committer.run(), name="committer"),
+                    tasks.create_task(self.link.run(), name="mqtt-link"),
+                    tasks.create_task(self._tick_loop(), name="stale-ticker"),
+                    tasks.create_task(self._snapshot_loop(), name="snapshotter"),
+                    tasks.create_task(self.api.run(), name="http-api"),
+                ]
+                await stop.wait()
+                log.info("stopping")
+                await self._final_snapshot()
+                for task in workers:
+                    task.cancel()
+        finally:
+            self._writer.shutdown(wait=True)
+            self.store.close()
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            for event in self.engine.tick(self.clock()):
+                body = event_body(event, self.contexts[event.bin_id], self.config.site)
+                self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.storage.snapshot_interval_s)
+            self._stage_snapshot()
+
+    def _stage_snapshot(self) -> None:
+        dirty, self.ingest.dirty = self.ingest.dirty, set()
+        states = {bin_id: self.engine.state_copy(bin_id) for bin_id in dirty}
+        published, self._published = self._published, []
+        self._in_transit.difference_update(published)
+        self.committer.stage_snapshot(states, dict(self.rejections.counts), published, self.clock())
+
+    async def _final_snapshot(self) -> None:
+        self._stage_snapshot()
+        await self.committer.drain()
+
+    def _committed(self, batch: Batch) -> None:
+        for event, body in batch.events:
+            self._send(body["seq"], event.kind, event.bin_id, body)
+
+    def _send(self, seq: int, kind: str, bin_id: str, body: dict[str, object]) -> None:
+        if self.link.publish(event_topic(self.config.prefix, kind, bin_id), json.dumps(body).encode()):
+            self._published.append(seq)
+            self._in_transit.add(seq)
+
+    def _republish(self) -> None:
+        """After (re)connecting, send committed events that never went out."""
+        for seq, bin_id, raw in self.store.unpublished_events():
+            if seq in self._in_transit:
+                continue
+            body = json.loads(raw)
+            body["seq"] = seq
+            self._send(seq, body["type"], bin_id, body)

@@ -1,0 +1,220 @@
+"""SQLite state: bin state, signals, alarms, the event log and rejection counters.
+
+One writer connection, used from one thread; it writes whole batches in one transaction (group commit).
+A separate reader connection serves the API; WAL mode lets it read while the writer writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
+from rules.scale_bin import BinState
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bin_state (
+    bin_id TEXT PRIMARY KEY, armed INTEGER NOT NULL, open_signal TEXT, signals_released INTEGER NOT NULL,
+    stale INTEGER NOT NULL, pieces INTEGER, weight_g REAL, last_ts REAL, last_seen REAL
+);
+CREATE TABLE IF NOT EXISTS signals (
+    id TEXT PRIMARY KEY, bin_id TEXT NOT NULL, sku TEXT NOT NULL, line TEXT NOT NULL, station TEXT NOT NULL,
+    supplier TEXT, quantity INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    released_at REAL NOT NULL, pieces_at_release INTEGER NOT NULL,
+    closed_at REAL, pieces_at_close INTEGER, close_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS signals_by_status ON signals (status, released_at);
+CREATE TABLE IF NOT EXISTS alarms (
+    id INTEGER PRIMARY KEY, bin_id TEXT NOT NULL, kind TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'cleared')), raised_at REAL NOT NULL, cleared_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_alarm ON alarms (bin_id, kind) WHERE status = 'active';
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, bin_id TEXT NOT NULL, ts REAL NOT NULL,
+    body TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS unpublished_events ON events (published) WHERE published = 0;
+CREATE TABLE IF NOT EXISTS rejections (reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class BinContext:
+    """What a signal row records about its bin besides the event itself."""
+
+    sku: str
+    line: str
+    station: str
+    supplier: str | None
+    quantity: int
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one transaction writes."""
+
+    events: list[tuple[Event, dict[str, Any]]] = field(default_factory=list)
+    states: dict[str, BinState] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    published: list[int] = field(default_factory=list)  # event seqs that went out on MQTT
+    heartbeat: float | None = None  # written even when nothing else is, so a dead disk shows in /healthz
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed signal survives power loss too, not only a killed process. Group commit keeps
+    # this to one fsync per batch.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class Store:
+    """The service's durable state."""
+
+    def __init__(self, path: Path, contexts: Mapping[str, BinContext]) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = _connect(path)
+            self._writer.executescript(_SCHEMA)
+            self._writer.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._reader = _connect(path)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        self.path = path
+        self._contexts = contexts
+        self._read_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close both connections."""
+        self._writer.close()
+        self._reader.close()
+
+    # --- writing (one thread only) -------------------------------------------------------------
+
+    def write(self, batch: Batch) -> None:
+        """Write a batch in one transaction; raises `StoreError` when the database refuses it."""
+        try:
+            with _transaction(self._writer) as cur:
+                for event, body in batch.events:
+                    self._apply(cur, event, body)
+                cur.executemany(
+                    "INSERT OR REPLACE INTO bin_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_state_row(bin_id, st) for bin_id, st in batch.states.items()],
+                )
+                cur.executemany(
+                    "INSERT INTO rejections VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET count = ?",
+                    [(reason, n, n) for reason, n in batch.rejections.items()],
+                )
+                cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
+                if batch.heartbeat is not None:
+                    cur.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (str(batch.heartbeat),))
+        except sqlite3.Error as exc:
+            raise StoreError(f"write to {self.path} failed: {exc}") from exc
+
+    def _apply(self, cur: sqlite3.Cursor, event: Event, body: dict[str, Any]) -> None:
+        cur.execute(
+            "INSERT INTO events (kind, bin_id, ts, body) VALUES (?, ?, ?, ?)",
+            (event.kind, event.bin_id, event.ts, json.dumps(body)),
+        )
+        body["seq"] = cur.lastrowid
+        match event:
+            case SignalReleased():
+                ctx = self._contexts[event.bin_id]
+                cur.execute(
+                    "INSERT OR IGNORE INTO signals (id, bin_id, sku, line, station, supplier, quantity, status,"
+                    " released_at, pieces_at_release) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    (event.signal_id, event.bin_id, ctx.sku, ctx.line, ctx.station, ctx.supplier,
+                     ctx.quantity, event.ts, event.pieces),
+                )
+            case SignalClosed():
+                cur.execute(
+                    "UPDATE signals SET status = 'closed', closed_at = ?, pieces_at_close = ?, close_reason = ?"
+                    " WHERE id = ? AND status = 'open'",
+                    (event.ts, event.pieces, event.reason, event.signal_id),
+                )
+            case SensorStale():
+                cur.execute(
+                    "INSERT OR IGNORE INTO alarms (bin_id, kind, status, raised_at)"
+                    " VALUES (?, 'sensor_stale', 'active', ?)",
+                    (event.bin_id, event.ts),
+                )
+            case SensorRecovered():
+                cur.execute(
+                    "UPDATE alarms SET status = 'cleared', cleared_at = ?"
+                    " WHERE bin_id = ? AND kind = 'sensor_stale' AND status = 'active'",
+                    (event.ts, event.bin_id),
+                )
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
+
+    def bin_states(self) -> dict[str, BinState]:
+        """The saved state of every bin."""
+        rows = self._query("SELECT * FROM bin_state")
+        return {
+            r["bin_id"]: BinState(
+                armed=bool(r["armed"]), open_signal=r["open_signal"], signals_released=r["signals_released"],
+                stale=bool(r["stale"]), pieces=r["pieces"], weight_g=r["weight_g"], last_ts=r["last_ts"],
+                last_seen=r["last_seen"],
+            )
+            for r in rows
+        }
+
+    def rejection_counts(self) -> dict[str, int]:
+        """Saved rejection counters by reason."""
+        return {r["reason"]: r["count"] for r in self._query("SELECT reason, count FROM rejections")}
+
+    def signals(self, status: str, limit: int) -> list[dict[str, Any]]:
+        """Signals, newest first; status is open, closed or all."""
+        where = "" if status == "all" else "WHERE status = ?"
+        args: tuple[Any, ...] = () if status == "all" else (status,)
+        rows = self._query(f"SELECT * FROM signals {where} ORDER BY released_at DESC LIMIT ?", (*args, limit))  # noqa: S608
+        return [dict(r) for r in rows]
+
+    def signal(self, signal_id: str) -> dict[str, Any] | None:
+        """One signal, or None."""
+        rows = self._query("SELECT * FROM signals WHERE id = ?", (signal_id,))
+        return dict(rows[0]) if rows else None
+
+    def unpublished_events(self, limit: int = 1000) -> list[tuple[int, str, str]]:
+        """Committed events not yet published on MQTT: (seq, bin_id, body)."""
+        rows = self._query(
+            "SELECT seq, bin_id, body FROM events WHERE published = 0 ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [(r["seq"], r["bin_id"], r["body"]) for r in rows]
+
+
+class _transaction:  # noqa: N801 - used as a context manager, reads like `with transaction`
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn.cursor()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _state_row(bin_id: str, st: BinState) -> tuple[Any, ...]:
+    return (bin_id, int(st.armed), st.open_signal, st.signals_released, int(st.stale), st.pieces,
+            st.weight_g, st.last_ts, st.last_seen)

@@ -1,0 +1,52 @@
+"""All of a plant's bins, fed readings and clock ticks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+from rules.events import Event
+from rules.scale_bin import BinSpec, BinState, Reading, ScaleBin, Verdict
+
+
+class UnknownBinError(KeyError):
+    """A reading named a bin the plant does not have."""
+
+
+class Engine:
+    """The plant's rules: one `ScaleBin` per configured bin."""
+
+    def __init__(
+        self, *, specs: Iterable[BinSpec], states: dict[str, BinState] | None = None, started_at: float
+    ) -> None:
+        saved = states or {}
+        self._bins = {
+            spec.bin_id: ScaleBin(spec, saved.get(spec.bin_id), started_at=started_at) for spec in specs
+        }
+
+    def __iter__(self) -> Iterator[ScaleBin]:
+        return iter(self._bins.values())
+
+    def __len__(self) -> int:
+        return len(self._bins)
+
+    def get(self, bin_id: str) -> ScaleBin | None:
+        """The bin with this id, or None."""
+        return self._bins.get(bin_id)
+
+    def state_copy(self, bin_id: str) -> BinState:
+        """A copy of a bin's state, safe to hand to another thread."""
+        return replace(self._bins[bin_id].state)
+
+    def on_reading(self, bin_id: str, reading: Reading, now: float) -> tuple[Verdict, tuple[Event, ...]]:
+        """Apply a reading to its bin."""
+        try:
+            scale_bin = self._bins[bin_id]
+        except KeyError as exc:
+            raise UnknownBinError(bin_id) from exc
+        return scale_bin.on_reading(reading, now)
+
+    def tick(self, now: float) -> list[Event]:
+        """Advance time: returns the sensor-stale alarms that are now due."""
+        due = (b.tick(now) for b in self._bins.values())
+        return [event for event in due if event is not None]
