@@ -101,7 +101,7 @@ class MqttLink:
             client = self._client = self._new_client()
             try:
                 await self._connect(client)
-            except (OSError, gmqtt.mqtt.handler.MQTTConnectError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, gmqtt.mqtt.handler.MQTTConnectError) as exc:
                 delay = backoff_s(attempt, self._settings.reconnect_max_s)
                 log.warning("broker %s unreachable (%s); retrying in %.1f s", self._settings.url, exc, delay)
                 attempt += 1

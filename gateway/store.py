@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,7 @@ class Store:
         return [(r["seq"], r["bin_id"], r["body"]) for r in rows]
 
 
-class _transaction:  # noqa: N801 - used as a context manager, reads like `with transaction`
+class _transaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
