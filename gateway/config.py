@@ -6,6 +6,7 @@ problem with its file, line, field path and reason.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,7 @@ Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TlsConfig(_Model):
@@ -312,8 +313,13 @@ def _valid_entries(data: dict[str, Any]) -> _Entries:
         for index, entry in enumerate(raw if isinstance(raw, list) else []):
             try:
                 out.append((index, model.model_validate(entry)))
-            except ValidationError:
-                continue
+            except ValidationError as exc:
+                # Without its failing fields the entry may still validate (a typo'd extra key, a bad
+                # optional value), so the cross-checks can report its other problems in the same run.
+                bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+                if isinstance(entry, dict):
+                    with contextlib.suppress(ValidationError):
+                        out.append((index, model.model_validate({k: v for k, v in entry.items() if k not in bad})))
         return out
 
     mqtt = data.get("mqtt")

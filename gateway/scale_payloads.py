@@ -9,6 +9,7 @@ Accepted on a bin's scale topic, detected by shape:
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 
@@ -58,7 +59,11 @@ def _bare_grams(text: bytes) -> float:
     try:
         value = float(text)
     except ValueError as exc:
-        raise PayloadError("invalid_json", f"not JSON and not a number: {text[:40]!r}") from exc
+        try:
+            json.loads(text)
+        except ValueError:
+            raise PayloadError("invalid_json", f"not JSON and not a number: {text[:40]!r}") from exc
+        raise PayloadError("invalid_payload", "expected a JSON object or a bare number") from exc
     if not math.isfinite(value):
         raise PayloadError("not_finite", "weight is NaN or infinite")
     return value
