@@ -413,3 +413,8 @@ def test_field_error_does_not_hide_cross_check_errors_of_the_same_bin(tmp_path: 
     text = text.replace("    sku: BOLT\n    line: L1\n    station: S1", "    sku: NUT\n    line: L1\n    station: S1")
     issues = issues_of(write(tmp_path, text))
     assert [(i.line, i.path) for i in issues] == [(14, "bins[0].sku"), (17, "bins[0].colour")]
+
+
+@pytest.mark.parametrize("plant", sorted((Path(__file__).resolve().parents[2] / "config").glob("*.yaml")), ids=str)
+def test_every_shipped_plant_file_is_valid(plant: Path) -> None:
+    assert load_config(plant, env={}).bins
