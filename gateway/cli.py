@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 

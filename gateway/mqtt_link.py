@@ -80,6 +80,7 @@ class MqttLink:
         self._handler = handler
         self._on_connected = on_connected
         self._client: _AckingClient | None = None
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -111,6 +112,7 @@ class MqttLink:
         try:
             await asyncio.Event().wait()
         finally:
+            self._closing = True
             await client.disconnect()
 
     def _new_client(self) -> _AckingClient:
@@ -148,4 +150,7 @@ class MqttLink:
         self._on_connected()
 
     def _disconnected(self, client: Any, packet: Any, exc: Any = None) -> None:
-        log.warning("disconnected from %s; reconnecting", self._settings.url)
+        if self._closing:
+            log.info("disconnected from %s", self._settings.url)
+        else:
+            log.warning("disconnected from %s; reconnecting", self._settings.url)
