@@ -84,13 +84,11 @@ def messages(proc: subprocess.Popen[bytes]) -> list[tuple[str, dict[str, object]
     return result
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """A real mosquitto on a free loopback port for the whole test session."""
-    port = free_port()
-    conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
+def start_mosquitto(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """A real mosquitto listening on `port`, returned once it accepts connections."""
+    conf = directory / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n")
-    proc = subprocess.Popen([_binary("mosquitto"), "-c", str(conf)], stderr=subprocess.PIPE)
+    proc = subprocess.Popen([_binary("mosquitto"), "-c", str(conf)], stderr=subprocess.DEVNULL)
 
     def up() -> bool:
         try:
@@ -100,6 +98,14 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         return True
 
     wait_for(up, what="mosquitto to listen")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A real mosquitto on a free loopback port for the whole test session."""
+    port = free_port()
+    proc = start_mosquitto(port, tmp_path_factory.mktemp("mosquitto"))
     yield Broker(port)
     proc.terminate()
     proc.wait(timeout=10)
@@ -143,23 +149,29 @@ class Gateway:
     prefix: str
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *, wait_healthy: bool = True) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(self.config)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        wait_for(self.healthy, timeout_s=20, what="the service to report healthy")
+        if wait_healthy:
+            wait_for(self.healthy, timeout_s=20, what="the service to report healthy")
 
-    def healthy(self) -> bool:
+    def health(self) -> httpx.Response | None:
+        """The /healthz answer, or None while the API is not up; fails the test if the process died."""
         assert self.proc is not None
         if self.proc.poll() is not None:
             _, err = self.proc.communicate()
             pytest.fail(f"service exited with {self.proc.returncode}:\n{err.decode()[-3000:]}")
         try:
-            return httpx.get(f"{self.api}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"{self.api}/healthz", timeout=1)
         except httpx.HTTPError:
-            return False
+            return None
+
+    def healthy(self) -> bool:
+        answer = self.health()
+        return answer is not None and answer.status_code == 200
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.api}{path}", timeout=5)
@@ -172,14 +184,19 @@ class Gateway:
         return code
 
 
-@pytest.fixture
-def gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    """A started service with two bins (B1 on the standard topic, B2 on a Tasmota topic), own site and db."""
-    site = f"t{abs(hash(request.node.nodeid)) % 10**8}"
+def make_gateway(tmp_path: Path, mqtt_port: int, name: str) -> Gateway:
+    """A service configured with two bins (B1 on the standard topic, B2 on a Tasmota topic), not started."""
+    site = f"t{abs(hash(name)) % 10**8}"
     api_port = free_port()
     config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    config.write_text(PLANT.format(site=site, mqtt_port=mqtt_port, db=tmp_path / "state.db", api_port=api_port))
+    return Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+
+
+@pytest.fixture
+def gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    """A started service on the session's broker, with its own site and database."""
+    gw = make_gateway(tmp_path, broker.port, request.node.nodeid)
     gw.start()
     yield gw
     if gw.proc is not None and gw.proc.poll() is None:
