@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check)
     demo = sub.add_parser("demo", help="run the service with a broker and simulated scales")
     demo.add_argument("--config", "-c", type=Path, default=Path("config/example-plant.yaml"))
+    demo.add_argument("--drain-seconds", type=float, default=30.0, help="how fast the simulated bins empty")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
@@ -81,7 +82,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_CONFIG
-    return _run_until_signal(lambda stop: run_demo(config, stop))
+    return _run_until_signal(lambda stop: run_demo(config, stop, drain_s=args.drain_seconds))
 
 
 def _run_until_signal(start: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:

@@ -34,8 +34,8 @@ def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin
     return sims
 
 
-async def run_demo(config: PlantConfig, stop: asyncio.Event) -> None:
-    """Run until `stop` is set."""
+async def run_demo(config: PlantConfig, stop: asyncio.Event, *, drain_s: float = 30.0) -> None:
+    """Run until `stop` is set; simulated bins reach their reorder point in about `drain_s` seconds."""
     async with demo_broker(config.mqtt.host, config.mqtt.port) as broker:
         service = Service(config)
         api = f"http://{config.api.host}:{config.api.port}"
@@ -45,13 +45,13 @@ async def run_demo(config: PlantConfig, stop: asyncio.Event) -> None:
         print("Ctrl-C stops.")
         async with asyncio.TaskGroup() as tasks:
             runner = tasks.create_task(service.run(stop), name="service")
-            sim = tasks.create_task(_simulate(config), name="simulator")
+            sim = tasks.create_task(_simulate(config, drain_s), name="simulator")
             await runner
             sim.cancel()
 
 
-async def _simulate(config: PlantConfig) -> None:
-    sim = SimulatedScales(simulated_bins(config))
+async def _simulate(config: PlantConfig, drain_s: float) -> None:
+    sim = SimulatedScales(simulated_bins(config, drain_s=drain_s))
     client = await connect_publisher(config.mqtt.host, config.mqtt.port, f"{config.client_id}-simulator")
 
     def on_message(client_: object, topic: str, payload: bytes, qos: int, properties: object) -> None:
