@@ -84,10 +84,10 @@ def messages(proc: subprocess.Popen[bytes]) -> list[tuple[str, dict[str, object]
     return result
 
 
-def start_mosquitto(port: int, directory: Path) -> subprocess.Popen[bytes]:
+def start_mosquitto(port: int, directory: Path, settings: str = "allow_anonymous true\n") -> subprocess.Popen[bytes]:
     """A real mosquitto listening on `port`, returned once it accepts connections."""
     conf = directory / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n")
+    conf.write_text(f"listener {port} 127.0.0.1\nmax_queued_messages 100000\n{settings}")
     proc = subprocess.Popen([_binary("mosquitto"), "-c", str(conf)], stderr=subprocess.DEVNULL)
 
     def up() -> bool:
