@@ -104,7 +104,8 @@ class MqttLink:
                 await self._connect(client)
             except (TimeoutError, OSError, gmqtt.mqtt.handler.MQTTConnectError) as exc:
                 delay = backoff_s(attempt, self._settings.reconnect_max_s)
-                log.warning("broker %s unreachable (%s); retrying in %.1f s", self._settings.url, exc, delay)
+                what = "refused the login" if isinstance(exc, gmqtt.mqtt.handler.MQTTConnectError) else "is unreachable"
+                log.warning("broker %s %s (%s); retrying in %.1f s", self._settings.url, what, exc, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
