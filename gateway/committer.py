@@ -76,7 +76,9 @@ class Committer:
             self._wake.clear()
             batch, acks = self._batch, self._acks
             self._batch, self._acks = Batch(), []
-            self._in_flight = True
+            # Later acknowledgements wait only behind acknowledgements held in this batch, so a
+            # snapshot-only write never stalls the broker.
+            self._in_flight = bool(acks)
             try:
                 await self._write(loop, batch)
             finally:

@@ -1,0 +1,68 @@
+"""Acknowledgements wait for the commit of their effects, and go out in arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from gateway.committer import Committer
+from gateway.store import BinContext, Store
+from rules.events import SignalReleased
+from rules.scale_bin import BinState
+
+CTX = {"B1": BinContext(sku="A", line="L1", station="S1", supplier=None, quantity=100)}
+
+
+def committed_signals(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM signals")]
+
+
+def run_scenario(tmp_path: Path, *, held_first: bool) -> tuple[list[tuple[str, bool]], list[list[str]]]:
+    """Stage (optionally) a signal with a held ack, then two plain acks, while the writer is blocked."""
+    db = tmp_path / "state.db"
+    store = Store(db, CTX)
+    writer = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    sent: list[tuple[str, bool]] = []  # (ack, whether the blocked write had been released by then)
+    seen_in_db: list[list[str]] = []
+
+    def ack(name: str) -> None:
+        sent.append((name, gate.is_set()))
+        seen_in_db.append(committed_signals(db))
+
+    async def scenario() -> None:
+        committer = Committer(store=store, executor=writer, on_committed=lambda batch: None)
+        task = asyncio.create_task(committer.run())
+        writer.submit(gate.wait)  # the disk is slow: the next write waits behind this
+        if held_first:
+            event = SignalReleased("B1", "B1-1", 1.0, 25)
+            committer.stage_event(event, {"type": event.kind}, BinState(armed=False, open_signal="B1-1"))
+            committer.ack(lambda: ack("causing"), held=True)
+        else:
+            committer.stage_snapshot({"B1": BinState(pieces=80)}, {}, [], 1.0)
+        await asyncio.sleep(0.05)  # the committer has taken the batch and is writing it
+        committer.ack(lambda: ack("later-1"), held=False)
+        committer.ack(lambda: ack("later-2"), held=False)
+        gate.set()
+        await committer.drain()
+        task.cancel()
+
+    asyncio.run(scenario())
+    writer.shutdown()
+    store.close()
+    return sent, seen_in_db
+
+
+def test_ack_of_a_signal_waits_for_its_commit_and_later_acks_queue_behind_it(tmp_path: Path) -> None:
+    sent, seen_in_db = run_scenario(tmp_path, held_first=True)
+    assert sent == [("causing", True), ("later-1", True), ("later-2", True)]
+    assert seen_in_db[0] == ["B1-1"]  # the signal was durable when its cause was acknowledged
+
+
+def test_a_snapshot_being_written_does_not_hold_plain_acks(tmp_path: Path) -> None:
+    sent, _ = run_scenario(tmp_path, held_first=False)
+    assert sent == [("later-1", False), ("later-2", False)]  # sent while the write was still blocked
