@@ -32,3 +32,8 @@ demo: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# Throughput / memory / start-up benchmark (docs/PERFORMANCE.md); `.venv/bin/python -m bench.run --smoke` is quick.
+.PHONY: bench
+bench: $(VENV)/.installed system-deps
+	$(BIN)/python -m bench.run

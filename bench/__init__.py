@@ -1,0 +1,1 @@
+"""Throughput, memory and start-up benchmark for the gateway (`python -m bench.run`)."""
