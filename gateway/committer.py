@@ -13,13 +13,13 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from gateway.mqtt_link import Ack
 from gateway.store import Batch, Store, StoreError
 from rules.events import Event
 from rules.scale_bin import BinState
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[[], None]
 _RETRY_S = 1.0
 
 

@@ -191,9 +191,14 @@ class PlantConfig(_Model):
         """The topic a bin's scale publishes on."""
         return bin_.scale.topic or f"{self.prefix}/scale/{bin_.id}"
 
+    @property
+    def items_by_sku(self) -> dict[str, Item]:
+        """Items keyed by sku."""
+        return {item.sku: item for item in self.items}
+
     def bin_specs(self) -> list[BinSpec]:
         """The rules' view of every bin."""
-        items = {item.sku: item for item in self.items}
+        items = self.items_by_sku
         return [
             BinSpec(
                 bin_id=b.id,

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin]:
     """Every bin starts full and reaches its reorder point in about `drain_s` seconds."""
-    items = {item.sku: item for item in config.items}
+    items = config.items_by_sku
     sims = []
     for b in config.bins:
         start = float(b.capacity)

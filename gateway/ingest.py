@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from gateway.committer import Committer
 from gateway.errors import PayloadError
 from gateway.messages import event_body
+from gateway.mqtt_link import Ack
 from gateway.rejections import Rejections
 from gateway.scale_payloads import decode_scale
 from gateway.store import BinContext
@@ -17,7 +18,6 @@ from rules.scale_bin import Verdict
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)

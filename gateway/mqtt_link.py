@@ -22,6 +22,7 @@ from gateway.config import MqttConfig
 log = logging.getLogger(__name__)
 
 Ack = Callable[[], None]
+"""Sends the PUBACK of one QoS 1 message."""
 Handler = Callable[[str, bytes, Ack | None], None]
 """Called for every message with its topic, payload and, for QoS 1, the function that acknowledges it."""
 

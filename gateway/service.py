@@ -50,9 +50,8 @@ class Service:
         self.config = config
         self.clock = clock
         self.started_at = clock()
-        self.item_config = {item.sku: item for item in config.items}
+        self.item_config = items = config.items_by_sku
         self.bin_config = {b.id: b for b in config.bins}
-        items = self.item_config
         self.contexts = {
             b.id: BinContext(sku=b.sku, line=b.line, station=b.station, supplier=items[b.sku].supplier,
                              quantity=b.container_qty)
