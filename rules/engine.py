@@ -27,9 +27,6 @@ class Engine:
     def __iter__(self) -> Iterator[ScaleBin]:
         return iter(self._bins.values())
 
-    def __len__(self) -> int:
-        return len(self._bins)
-
     def get(self, bin_id: str) -> ScaleBin | None:
         """The bin with this id, or None."""
         return self._bins.get(bin_id)
