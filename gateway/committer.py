@@ -34,6 +34,7 @@ class Committer:
         self._on_committed = on_committed
         self._batch = Batch()
         self._acks: list[Ack] = []
+        self._waiters: list[asyncio.Future[None]] = []  # resolved when the batch they wait on is committed
         self._in_flight = False
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -41,11 +42,19 @@ class Committer:
         self.healthy = True
         self.last_error: str | None = None
 
-    def stage_event(self, event: Event, body: dict[str, Any], state: BinState) -> None:
-        """Add an event and its bin's state to the next transaction."""
+    def stage_event(self, event: Event, body: dict[str, Any], state: BinState | None = None) -> None:
+        """Add an event (and its bin's state, when it changed) to the next transaction."""
         self._batch.events.append((event, body))
-        self._batch.states[event.bin_id] = state
+        if state is not None:
+            self._batch.states[event.bin_id] = state
         self._kick()
+
+    async def commit(self) -> None:
+        """Wait until everything staged so far is committed: for effects caused by an API call."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiters.append(done)
+        self._kick()
+        await done
 
     def stage_snapshot(
         self, states: dict[str, BinState], rejections: dict[str, int], published: list[int], now: float
@@ -74,8 +83,8 @@ class Committer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch, acks = self._batch, self._acks
-            self._batch, self._acks = Batch(), []
+            batch, acks, waiters = self._batch, self._acks, self._waiters
+            self._batch, self._acks, self._waiters = Batch(), [], []
             # Later acknowledgements wait only behind acknowledgements held in this batch, so a
             # snapshot-only write never stalls the broker.
             self._in_flight = bool(acks)
@@ -85,6 +94,9 @@ class Committer:
                 self._in_flight = False
             for ack in acks:
                 ack()
+            for done in waiters:
+                if not done.done():
+                    done.set_result(None)
             self._on_committed(batch)
             if not self._wake.is_set():
                 self._flush_acks()

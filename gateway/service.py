@@ -14,10 +14,11 @@ from gateway.api.app import create_app
 from gateway.api.server import ApiServer
 from gateway.committer import Committer
 from gateway.config import PlantConfig
-from gateway.ingest import Ingest, IngestLimits
+from gateway.ingest import Ingest, IngestLimits, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
 from gateway.rejections import Rejections
+from gateway.scale_ingest import ScaleIngest
 from gateway.store import Batch, BinContext, Store
 from rules.engine import Engine
 
@@ -69,10 +70,17 @@ class Service:
         self.rejections = Rejections(
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
+        self.scales = ScaleIngest(
+            engine=self.engine, contexts=self.contexts, site=config.site, committer=self.committer,
+            max_clock_skew_s=config.ingest.max_clock_skew_s,
+        )
+        routes: dict[str, tuple[TopicHandler, str]] = {
+            topic: (self.scales.handle, bin_id) for topic, bin_id in topics.routes.items()
+        }
         self.ingest = Ingest(
-            routes=topics.routes, scale_prefix=f"{config.prefix}/scale/", engine=self.engine,
-            contexts=self.contexts, site=config.site, committer=self.committer, rejections=self.rejections,
-            limits=IngestLimits(config.ingest.max_payload_bytes, config.ingest.max_clock_skew_s), clock=clock,
+            routes=routes, unknown=[UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin")],
+            committer=self.committer, rejections=self.rejections,
+            limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
         self._in_transit: set[int] = set()
@@ -114,7 +122,7 @@ class Service:
             self._stage_snapshot()
 
     def _stage_snapshot(self) -> None:
-        dirty, self.ingest.dirty = self.ingest.dirty, set()
+        dirty, self.scales.dirty = self.scales.dirty, set()
         states = {bin_id: self.engine.state_copy(bin_id) for bin_id in dirty}
         published, self._published = self._published, []
         self._in_transit.difference_update(published)

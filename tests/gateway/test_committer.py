@@ -66,3 +66,30 @@ def test_ack_of_a_signal_waits_for_its_commit_and_later_acks_queue_behind_it(tmp
 def test_a_snapshot_being_written_does_not_hold_plain_acks(tmp_path: Path) -> None:
     sent, _ = run_scenario(tmp_path, held_first=False)
     assert sent == [("later-1", False), ("later-2", False)]  # sent while the write was still blocked
+
+
+def test_commit_returns_only_once_the_staged_event_is_in_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    store = Store(db, CTX)
+    writer = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    seen: list[list[str]] = []
+
+    async def scenario() -> None:
+        committer = Committer(store=store, executor=writer, on_committed=lambda batch: None)
+        task = asyncio.create_task(committer.run())
+        writer.submit(gate.wait)  # a slow disk: the commit cannot finish before the gate opens
+        event = SignalReleased("B1", "B1-1", 1.0, 25)
+        committer.stage_event(event, {"type": event.kind})
+        waiting = asyncio.create_task(committer.commit())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        gate.set()
+        await asyncio.wait_for(waiting, timeout=5)
+        seen.append(committed_signals(db))
+        task.cancel()
+
+    asyncio.run(scenario())
+    writer.shutdown()
+    store.close()
+    assert seen == [["B1-1"]]
