@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need (Debian/Ubuntu). As root it runs apt-get; otherwise it
-# prints the exact command to run and fails.
+# Installs the system packages the tests and benchmarks need (Debian/Ubuntu): the MQTT broker and clients,
+# InfluxDB 1.x (v1 write/query API), VictoriaMetrics (speaks InfluxDB's /api/v2/write), and mbpoll (a Modbus
+# client used to cross-check register maps). As root it runs apt-get; otherwise it prints the exact command
+# to run and fails.
 set -euo pipefail
 missing=()
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
-command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+have mosquitto || missing+=(mosquitto)
+have mosquitto_pub || missing+=(mosquitto-clients)
+have influxd || missing+=(influxdb)
+have victoria-metrics || missing+=(victoria-metrics)
+have mbpoll || missing+=(mbpoll)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -15,4 +21,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing ${missing[*]}"
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+# The packages' own services are not wanted: the tests start their own servers on free ports.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.kanban-edge
+chmod +x /usr/sbin/policy-rc.d.kanban-edge
+[ -e /usr/sbin/policy-rc.d ] || ln -s /usr/sbin/policy-rc.d.kanban-edge /usr/sbin/policy-rc.d
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$(readlink /usr/sbin/policy-rc.d 2>/dev/null)" != /usr/sbin/policy-rc.d.kanban-edge ] || rm -f /usr/sbin/policy-rc.d
+rm -f /usr/sbin/policy-rc.d.kanban-edge
