@@ -49,3 +49,57 @@ class SensorRecovered:
 
 
 Event = SignalReleased | SignalClosed | SensorStale | SensorRecovered
+
+
+AlarmKind = Literal["wip_warning", "wip_limit", "counter_stalled", "plc_offline", "sensor_stale"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaised:
+    """An alarm condition began: a new active alarm for its subject (station, PLC or bin) and kind."""
+
+    subject: str
+    alarm_kind: AlarmKind
+    ts: float
+    detail: str
+    kind: Literal["alarm_raised"] = "alarm_raised"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmAcknowledged:
+    """Someone acknowledged an active alarm; it stays open until its condition ends."""
+
+    subject: str
+    alarm_kind: AlarmKind
+    ts: float
+    kind: Literal["alarm_acknowledged"] = "alarm_acknowledged"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCleared:
+    """An alarm's condition ended."""
+
+    subject: str
+    alarm_kind: AlarmKind
+    ts: float
+    kind: Literal["alarm_cleared"] = "alarm_cleared"
+
+
+WipReason = Literal["counted", "physical_count"]
+
+
+@dataclass(frozen=True, slots=True)
+class WipChanged:
+    """A station's work in process changed, from its counters or a physical count."""
+
+    subject: str
+    ts: float
+    wip: int
+    delta: int
+    reason: WipReason
+    kind: Literal["wip_changed"] = "wip_changed"
+
+
+AlarmEvent = AlarmRaised | AlarmAcknowledged | AlarmCleared
+FloorEvent = AlarmEvent | WipChanged
+"""Events about stations, PLCs and alarms: keyed by `subject` rather than a bin."""
