@@ -16,6 +16,7 @@ from typing import Any
 from gateway.mqtt_link import Ack
 from gateway.store import Batch, Store, StoreError
 from rules.events import Event
+from rules.floor import FloorChange
 from rules.scale_bin import BinState
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,11 @@ class Committer:
         self._batch.events.append((event, body))
         if state is not None:
             self._batch.states[event.bin_id] = state
+        self._kick()
+
+    def stage_floor(self, change: FloorChange, bodies: list[dict[str, Any]]) -> None:
+        """Add a shop-floor change (events with their bodies, counter and station states) to the next transaction."""
+        self._batch.floor.add(change, bodies)
         self._kick()
 
     async def commit(self) -> None:
@@ -124,6 +130,6 @@ class Committer:
 
     async def drain(self) -> None:
         """Wait until everything staged so far is committed."""
-        if self._batch.events or self._batch.states or self._acks:
+        if self._batch.events or self._batch.states or self._batch.floor or self._acks:
             self._kick()
         await self._idle.wait()

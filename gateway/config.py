@@ -12,16 +12,15 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from gateway.config_base import Ident
+from gateway.floor_config import Plc, Station, counter_refs, cross_check_floor
 from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
-
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-"""Ids appear in MQTT topics and URLs: letters, digits and `_ . : -`, no `/`, `+` or `#`."""
 
 
 class _Model(BaseModel):
@@ -176,6 +175,8 @@ class PlantConfig(_Model):
     suppliers: list[Supplier] = []
     items: list[Item] = []
     bins: list[Bin] = []
+    plcs: list[Plc] = []
+    stations: list[Station] = []
 
     @property
     def prefix(self) -> str:
@@ -300,12 +301,15 @@ class _Entries:
     items: list[tuple[int, Item]]
     bins: list[tuple[int, Bin]]
     prefix: str
+    plcs: list[tuple[int, Plc]]
+    stations: list[tuple[int, Station]]
+    counters: set[str]
 
 
 def _entries_of(config: PlantConfig) -> _Entries:
     return _Entries(
         list(enumerate(config.suppliers)), list(enumerate(config.items)), list(enumerate(config.bins)),
-        config.prefix,
+        config.prefix, list(enumerate(config.plcs)), list(enumerate(config.stations)), counter_refs(config.plcs),
     )
 
 
@@ -332,7 +336,8 @@ def _valid_entries(data: dict[str, Any]) -> _Entries:
     site = data.get("site")
     return _Entries(
         valid(Supplier, "suppliers"), valid(Item, "items"), valid(Bin, "bins"),
-        str(prefix) if prefix else f"kanban/{site}",
+        str(prefix) if prefix else f"kanban/{site}", valid(Plc, "plcs"), valid(Station, "stations"),
+        counter_refs(raw_plcs if isinstance(raw_plcs := data.get("plcs"), list) else []),
     )
 
 
@@ -355,7 +360,7 @@ def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
         if topic in topics:
             problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {topics[topic]}"))
         topics.setdefault(topic, b.id)
-    return problems
+    return problems + cross_check_floor(entries.plcs, entries.stations, entries.counters)
 
 
 def _duplicates(section: str, field: str, ids: Iterable[tuple[int, str]]) -> list[tuple[Path_, str]]:

@@ -39,8 +39,8 @@ def event_body(event: Event, ctx: BinContext, site: str) -> dict[str, Any]:
 
 
 def event_topic(prefix: str, event_kind: str, bin_id: str) -> str:
-    """Signals go to `<prefix>/signal/<bin>`, alarms to `<prefix>/alarm/<bin>`."""
-    kind = "signal" if event_kind.startswith("signal") else "alarm"
+    """Signals go to `<prefix>/signal/<bin>`, alarms to `<prefix>/alarm/<subject>`, WIP to `<prefix>/wip/<station>`."""
+    kind = "signal" if event_kind.startswith("signal") else "wip" if event_kind == "wip_changed" else "alarm"
     return f"{prefix}/{kind}/{bin_id}"
 
 

@@ -19,6 +19,7 @@ from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
 from gateway.rejections import Rejections
 from gateway.scale_ingest import ScaleIngest
+from gateway.shop_floor import ShopFloor
 from gateway.store import Batch, BinContext, Store
 from rules.engine import Engine
 
@@ -41,7 +42,8 @@ def plan_topics(config: PlantConfig) -> Topics:
     routes = {config.scale_topic(b): b.id for b in config.bins}
     own = f"{config.prefix}/scale/"
     extra = sorted(t for t in routes if not (t.startswith(own) and "/" not in t[len(own):]))
-    return Topics([wildcard, *extra], routes)
+    plcs = [f"{config.prefix}/plc/+/+"] if config.plcs else []
+    return Topics([wildcard, *extra, *plcs], routes)
 
 
 class Service:
@@ -74,11 +76,19 @@ class Service:
             engine=self.engine, contexts=self.contexts, site=config.site, committer=self.committer,
             max_clock_skew_s=config.ingest.max_clock_skew_s,
         )
+        self.floor = ShopFloor(
+            config=config, reads=self.store.floor, committer=self.committer, started_at=self.started_at
+        )
         routes: dict[str, tuple[TopicHandler, str]] = {
             topic: (self.scales.handle, bin_id) for topic, bin_id in topics.routes.items()
         }
+        routes.update(self.floor.routes())
+        unknown = [
+            UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),
+            UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
+        ]
         self.ingest = Ingest(
-            routes=routes, unknown=[UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin")],
+            routes=routes, unknown=unknown,
             committer=self.committer, rejections=self.rejections,
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )
@@ -115,6 +125,7 @@ class Service:
             for event in self.engine.tick(self.clock()):
                 body = event_body(event, self.contexts[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
+            self.floor.tick(self.clock())
 
     async def _snapshot_loop(self) -> None:
         while True:
@@ -135,6 +146,8 @@ class Service:
     def _committed(self, batch: Batch) -> None:
         for event, body in batch.events:
             self._send(body["seq"], event.kind, event.bin_id, body)
+        for floor_event, body in batch.floor.events:
+            self._send(body["seq"], floor_event.kind, floor_event.subject, body)
 
     def _send(self, seq: int, kind: str, bin_id: str, body: dict[str, object]) -> None:
         if self.link.publish(event_topic(self.config.prefix, kind, bin_id), json.dumps(body).encode()):

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.floor_store import FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
 from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
 from rules.scale_bin import BinState
 
-SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bin_state (
@@ -44,6 +44,13 @@ CREATE INDEX IF NOT EXISTS unpublished_events ON events (published) WHERE publis
 CREATE TABLE IF NOT EXISTS rejections (reason TEXT PRIMARY KEY, count INTEGER NOT NULL);
 """
 
+_MIGRATIONS = (
+    _SCHEMA,  # 1: bins, signals, alarms of bins, events, rejections
+    FLOOR_MIGRATION,  # 2: stations, counters; alarms keyed by subject, with acknowledgement
+)
+"""Schema steps in order: a database at version n runs steps n+1 onwards, each in its own transaction."""
+SCHEMA_VERSION = len(_MIGRATIONS)
+
 
 class StoreError(Exception):
     """The database cannot be opened or written."""
@@ -69,6 +76,7 @@ class Batch:
     rejections: dict[str, int] = field(default_factory=dict)
     published: list[int] = field(default_factory=list)  # event seqs that went out on MQTT
     heartbeat: float | None = None  # written even when nothing else is, so a dead disk shows in /healthz
+    floor: FloorBatch = field(default_factory=FloorBatch)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -89,16 +97,14 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = _connect(path)
-            self._writer.executescript(_SCHEMA)
-            self._writer.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            _migrate(self._writer)
             self._reader = _connect(path)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self.path = path
         self._contexts = contexts
         self._read_lock = threading.Lock()
+        self.floor = FloorReads(self._query)
 
     def close(self) -> None:
         """Close both connections."""
@@ -121,6 +127,7 @@ class Store:
                     "INSERT INTO rejections VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET count = ?",
                     [(reason, n, n) for reason, n in batch.rejections.items()],
                 )
+                write_floor(cur, batch.floor)
                 cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
                 if batch.heartbeat is not None:
                     cur.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (str(batch.heartbeat),))
@@ -150,14 +157,14 @@ class Store:
                 )
             case SensorStale():
                 cur.execute(
-                    "INSERT OR IGNORE INTO alarms (bin_id, kind, status, raised_at)"
+                    "INSERT OR IGNORE INTO alarms (subject, kind, status, raised_at)"
                     " VALUES (?, 'sensor_stale', 'active', ?)",
                     (event.bin_id, event.ts),
                 )
             case SensorRecovered():
                 cur.execute(
                     "UPDATE alarms SET status = 'cleared', cleared_at = ?"
-                    " WHERE bin_id = ? AND kind = 'sensor_stale' AND status = 'active'",
+                    " WHERE subject = ? AND kind = 'sensor_stale' AND status != 'cleared'",
                     (event.ts, event.bin_id),
                 )
 
@@ -201,6 +208,23 @@ class Store:
             "SELECT seq, bin_id, body FROM events WHERE published = 0 ORDER BY seq LIMIT ?", (limit,)
         )
         return [(r["seq"], r["bin_id"], r["body"]) for r in rows]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"database schema {version} is newer than this program's ({SCHEMA_VERSION})")
+    for number, step in enumerate(_MIGRATIONS[version:], start=version + 1):
+        try:
+            conn.executescript(  # the steps are this module's constants, not input
+                f"BEGIN IMMEDIATE; {step}; INSERT OR REPLACE INTO meta VALUES ('schema_version', '{number}'); COMMIT;"  # noqa: S608
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 class _transaction:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Literal
 
 from rules.alarms import Alarm, AlarmBook, level_condition
 from rules.counters import CounterSpec, CounterState, step
@@ -130,7 +131,7 @@ class Floor:
             if event is not None:
                 change.events.append(event)
 
-    def station_state(self, station_id: str) -> str:
+    def station_state(self, station_id: str) -> Literal["normal", "warning", "limit"]:
         """normal, warning or limit: the worst open WIP alarm of the station."""
         if self.alarms.is_open(station_id, "wip_limit"):
             return "limit"

@@ -27,8 +27,8 @@ class StationState:
     """What survives a restart: WIP and the units counted in and out since the station was configured."""
 
     wip: int = 0
-    entered: int = 0
-    left: int = 0
+    units_in: int = 0
+    units_out: int = 0
     updated_at: float | None = None
 
 
@@ -65,8 +65,8 @@ class Station:
     def count(self, *, entered: int, left: int, ts: float) -> int:
         """Apply units counted in and out; returns the change in WIP."""
         st = self.state
-        st.entered += entered
-        st.left += left
+        st.units_in += entered
+        st.units_out += left
         before = st.wip
         st.wip = max(0, st.wip + entered - left)
         st.updated_at = ts

@@ -26,6 +26,13 @@ class NotFoundError(ApiError):
     code = "not_found"
 
 
+class ConflictError(ApiError):
+    """The request contradicts the resource's state."""
+
+    status = 409
+    code = "conflict"
+
+
 def _body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 

@@ -37,7 +37,7 @@ def test_wip_is_in_minus_out_and_chains_to_the_next_station() -> None:
     assert set(change.stations) == {"S1", "S2"}
     f.on_counter("plc1/out2", 101, 4.0)
     assert wip(f) == {"S1": 2, "S2": 2}
-    assert f.stations["S2"].state == StationState(wip=2, entered=3, left=1, updated_at=4.0)
+    assert f.stations["S2"].state == StationState(wip=2, units_in=3, units_out=1, updated_at=4.0)
 
 
 def test_repeated_value_changes_nothing() -> None:

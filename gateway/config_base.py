@@ -1,0 +1,10 @@
+"""Building blocks shared by the sections of the plant file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""Ids appear in MQTT topics and URLs: letters, digits and `_ . : -`, no `/`, `+` or `#`."""

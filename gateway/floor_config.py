@@ -1,0 +1,206 @@
+"""Plant-file sections for the shop floor: PLCs with their register maps, and stations fed by their counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.config_base import Ident
+from gateway.yaml_source import Path_
+from rules.counters import CounterSpec, width_max
+from rules.floor import PlcSpec
+from rules.stations import StationSpec
+
+PointType = Literal["bool", "uint16", "int16", "uint32", "int32", "uint64", "float32", "float64"]
+Table = Literal["holding", "input", "coil", "discrete"]
+WordOrder = Literal["ABCD", "CDAB", "BADC", "DCBA"]
+
+REGISTERS = {"bool": 1, "uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "uint64": 4, "float32": 2, "float64": 4}
+"""16-bit registers per value of each type (a bool is one coil or discrete input)."""
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+STATUS_POINT = "status"
+"""`<prefix>/plc/<plc>/status` carries the poller's view of the PLC, so no point may have this name."""
+
+
+class CounterConfig(_Model):
+    """A cumulative counter: wraps to 0 after `max_value` (default: the type's largest value)."""
+
+    max_value: int | None = Field(default=None, ge=1)
+    max_step: int = Field(default=10_000, ge=1)
+
+
+class Point(_Model):
+    """One value read from a PLC. `address` is zero-based: holding register 40001 is address 0."""
+
+    name: Ident
+    table: Table = "holding"
+    address: int = Field(ge=0, le=65535)
+    type: PointType = "uint16"
+    order: WordOrder = "ABCD"
+    scale: float = 1.0
+    offset: float = 0.0
+    counter: CounterConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Point:
+        bits = self.table in ("coil", "discrete")
+        if bits != (self.type == "bool"):
+            raise ValueError(f"a {self.table} point must have type {'bool' if bits else 'a number type'}")
+        if self.address + REGISTERS[self.type] > 65536:
+            raise ValueError(f"a {self.type} at address {self.address} runs past the last register 65535")
+        if self.name == STATUS_POINT:
+            raise ValueError(f"point name {STATUS_POINT!r} is reserved for the PLC's status topic")
+        if self.counter is not None:
+            if not self.type.startswith(("uint", "int")):
+                raise ValueError("a counter must have an integer type")
+            if (self.scale, self.offset) != (1.0, 0.0):
+                raise ValueError("a counter counts units: scale 1 and offset 0")
+            top = self.counter.max_value
+            if top is not None and top > width_max(self.type):
+                raise ValueError(f"counter.max_value {top} does not fit in {self.type}")
+        return self
+
+    def counter_max(self) -> int:
+        """The value after which this counter wraps to 0."""
+        assert self.counter is not None
+        return self.counter.max_value or width_max(self.type)
+
+
+class SerialConfig(_Model):
+    """Modbus RTU over a serial line instead of TCP."""
+
+    port: str = Field(min_length=1)
+    baudrate: int = Field(default=19200, gt=0)
+    parity: Literal["N", "E", "O"] = "E"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+
+
+class Plc(_Model):
+    """A PLC: polled over Modbus TCP (`host`) or RTU (`serial`), or publishing its points on MQTT itself."""
+
+    id: Ident
+    host: str | None = None
+    port: int = Field(default=502, ge=1, le=65535)
+    serial: SerialConfig | None = None
+    device_id: int = Field(default=1, ge=0, le=247)
+    poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    timeout_s: float = Field(default=2.0, gt=0, le=60)
+    heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
+    offline_after_s: float | None = Field(default=None, gt=0)
+    points: list[Point] = []
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> Plc:
+        if self.host is not None and self.serial is not None:
+            raise ValueError("give host (Modbus TCP) or serial (Modbus RTU), not both")
+        return self
+
+    @property
+    def polled(self) -> bool:
+        """Whether the edge poller reads this PLC (else it publishes on MQTT itself)."""
+        return self.host is not None or self.serial is not None
+
+    @property
+    def offline_after(self) -> float:
+        """Silence after which the PLC counts as offline: as configured, else three heartbeats."""
+        return self.offline_after_s or 3 * self.heartbeat_s
+
+
+CounterRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""A counter point as `<plc id>/<point name>`."""
+
+
+class Station(_Model):
+    """A station: WIP = units counted in minus units counted out; an input may be the previous station's output."""
+
+    id: Ident
+    line: Ident
+    in_counters: list[CounterRef] = []
+    out_counters: list[CounterRef] = []
+    wip_warning: int | None = Field(default=None, ge=1)
+    wip_limit: int | None = Field(default=None, ge=1)
+    hysteresis: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _levels(self) -> Station:
+        if self.wip_warning is not None and self.wip_limit is not None and self.wip_warning >= self.wip_limit:
+            raise ValueError(f"wip_warning must be below wip_limit ({self.wip_warning} >= {self.wip_limit})")
+        both = set(self.in_counters) & set(self.out_counters)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} cannot count both in and out")
+        return self
+
+
+def counter_refs(plcs: Iterable[Plc | Any]) -> set[str]:
+    """`<plc>/<point>` of every point with a `counter:` entry, from validated PLCs or raw plant data.
+
+    Read from the raw data when a PLC has errors, so stations that name its counters are not reported too.
+    """
+    refs: set[str] = set()
+    for plc in plcs:
+        raw = plc.model_dump() if isinstance(plc, Plc) else plc
+        points = raw.get("points") if isinstance(raw, dict) else None
+        for point in points if isinstance(points, list) else []:
+            if isinstance(point, dict) and point.get("counter") is not None:
+                refs.add(f"{raw.get('id')}/{point.get('name')}")
+    return refs
+
+
+def cross_check_floor(
+    plcs: Iterable[tuple[int, Plc]], stations: Iterable[tuple[int, Station]], counters: set[str]
+) -> list[tuple[Path_, str]]:
+    """Unique ids and point names; station counters name counter points (`counters`, see `counter_refs`)."""
+    problems: list[tuple[Path_, str]] = []
+    seen_plcs: set[str] = set()
+    for i, plc in plcs:
+        if plc.id in seen_plcs:
+            problems.append((("plcs", i, "id"), f"duplicate id {plc.id!r}"))
+        seen_plcs.add(plc.id)
+        names: set[str] = set()
+        for j, point in enumerate(plc.points):
+            if point.name in names:
+                problems.append((("plcs", i, "points", j, "name"), f"duplicate point name {point.name!r}"))
+            names.add(point.name)
+    seen_stations: set[str] = set()
+    for i, station in stations:
+        if station.id in seen_stations:
+            problems.append((("stations", i, "id"), f"duplicate id {station.id!r}"))
+        seen_stations.add(station.id)
+        for field in ("in_counters", "out_counters"):
+            for j, ref in enumerate(getattr(station, field)):
+                if ref not in counters:
+                    problems.append(((("stations", i, field, j)), f"{ref} is not a counter point of a configured PLC"))
+    return problems
+
+
+def counter_specs(plcs: Iterable[Plc]) -> list[CounterSpec]:
+    """The rules' view of every counter point, ids `<plc>/<point>`."""
+    return [
+        CounterSpec(f"{plc.id}/{p.name}", max_value=p.counter_max(), max_step=min(p.counter.max_step, p.counter_max()))
+        for plc in plcs
+        for p in plc.points
+        if p.counter is not None
+    ]
+
+
+def plc_specs(plcs: Iterable[Plc]) -> list[PlcSpec]:
+    """The rules' view of every PLC's liveness."""
+    return [PlcSpec(plc.id, offline_after_s=plc.offline_after) for plc in plcs]
+
+
+def station_specs(stations: Iterable[Station]) -> list[StationSpec]:
+    """The rules' view of every station."""
+    return [
+        StationSpec(
+            s.id, s.line, inputs=tuple(s.in_counters), outputs=tuple(s.out_counters),
+            wip_warning=s.wip_warning, wip_limit=s.wip_limit, hysteresis=s.hysteresis,
+        )
+        for s in stations
+    ]

@@ -1,0 +1,114 @@
+"""Plant-file sections for PLCs, points and stations: errors name file, line, field and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, ConfigIssue, load_config
+from gateway.floor_config import counter_specs, station_specs
+from rules.counters import CounterSpec
+
+# Line numbers are part of the contract.
+GOOD = """\
+site: t
+plcs:
+  - id: press1
+    host: 10.0.0.21
+    points:
+      - name: parts_in
+        address: 0
+        type: uint32
+        order: CDAB
+        counter: {}
+      - name: good_parts
+        table: input
+        address: 2
+        type: uint32
+        counter: {max_value: 999999999}
+      - name: temperature
+        address: 10
+        type: float32
+        scale: 0.1
+stations:
+  - id: S1
+    line: L1
+    in_counters: [press1/parts_in]
+    out_counters: [press1/good_parts]
+    wip_warning: 80
+    wip_limit: 100
+    hysteresis: 5
+"""
+
+
+def issues_of(tmp_path: Path, text: str) -> list[ConfigIssue]:
+    path = tmp_path / "plant.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.issues
+
+
+def replace_line(text: str, number: int, new: str) -> str:
+    lines = text.splitlines(keepends=True)
+    lines[number - 1] = new + "\n"
+    return "".join(lines)
+
+
+def test_good_file_gives_counters_and_stations(tmp_path: Path) -> None:
+    path = tmp_path / "plant.yaml"
+    path.write_text(GOOD)
+    config = load_config(path)
+    assert counter_specs(config.plcs) == [
+        CounterSpec("press1/parts_in", max_value=4_294_967_295, max_step=10_000),
+        CounterSpec("press1/good_parts", max_value=999_999_999, max_step=10_000),
+    ]
+    [station] = station_specs(config.stations)
+    assert (station.inputs, station.outputs, station.wip_limit) == (("press1/parts_in",), ("press1/good_parts",), 100)
+    assert config.plcs[0].offline_after == 90.0
+
+
+@pytest.mark.parametrize(
+    ("line", "new", "path", "reason"),
+    [
+        (8, "        type: float32", "plcs[0].points[0]", "a counter must have an integer type"),
+        (9, "        order: XYZW", "plcs[0].points[0].order", "Input should be 'ABCD'"),
+        (7, "        address: 65535", "plcs[0].points[0]", "runs past the last register 65535"),
+        (7, "        address: -1", "plcs[0].points[0].address", "greater than or equal to 0"),
+        (12, "        table: coil", "plcs[0].points[1]", "a coil point must have type bool"),
+        (15, "        counter: {max_value: 5000000000}", "plcs[0].points[1]", "does not fit in uint32"),
+        (16, "      - name: parts_in", "plcs[0].points[2].name", "duplicate point name 'parts_in'"),
+        (16, "      - name: status", "plcs[0].points[2]", "reserved"),
+        (23, "    in_counters: [press1/temperature]", "stations[0].in_counters[0]", "not a counter point"),
+        (24, "    out_counters: [press1/parts_in]", "stations[0]", "cannot count both in and out"),
+        (25, "    wip_warning: 100", "stations[0]", "wip_warning must be below wip_limit"),
+        (27, "    hysteris: 5", "stations[0].hysteris", "unknown field"),
+    ],
+)
+def test_errors_are_located(tmp_path: Path, line: int, new: str, path: str, reason: str) -> None:
+    [issue] = issues_of(tmp_path, replace_line(GOOD, line, new))
+    assert issue.path == path
+    assert reason in issue.reason
+    assert issue.file.endswith("plant.yaml")
+    assert issue.line >= 3  # inside the entry, never the top of the file
+
+
+def test_field_errors_point_at_their_line(tmp_path: Path) -> None:
+    [issue] = issues_of(tmp_path, replace_line(GOOD, 9, "        order: XYZW"))
+    assert issue.line == 9
+    [issue] = issues_of(tmp_path, replace_line(GOOD, 23, "    in_counters: [press1/nothing]"))
+    assert issue.line == 23
+
+
+def test_host_and_serial_together_is_an_error(tmp_path: Path) -> None:
+    [issue] = issues_of(tmp_path, replace_line(GOOD, 4, "    host: 10.0.0.21\n    serial: {port: /dev/ttyUSB0}"))
+    assert (issue.path, issue.line) == ("plcs[0]", 3)
+    assert "not both" in issue.reason
+
+
+def test_example_plant_chains_its_stations() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "config" / "example-plant.yaml", env={})
+    s1, s2 = station_specs(config.stations)
+    assert s1.outputs == s2.inputs == ("L1-press/good_parts",)
+    assert {c.counter_id: c.max_value for c in counter_specs(config.plcs)}["L1-press/good_parts"] == 999_999_999

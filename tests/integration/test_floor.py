@@ -1,0 +1,127 @@
+"""PLC counters through a real broker into station WIP, WIP alarms and the API, surviving kill -9."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Broker, Gateway, free_port, messages, wait_for
+
+pytestmark = pytest.mark.integration
+
+PLANT = """
+site: {site}
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
+storage: {{path: "{db}", snapshot_interval_s: 0.5}}
+api: {{host: 127.0.0.1, port: {api_port}}}
+plcs:
+  - id: press1
+    heartbeat_s: 60
+    points:
+      - {{name: parts_in, address: 0, type: uint16, counter: {{}}}}
+      - {{name: parts_out, address: 1, type: uint16, counter: {{}}}}
+      - {{name: temperature, address: 2, type: int16, scale: 0.1}}
+stations:
+  - id: S1
+    line: L1
+    in_counters: [press1/parts_in]
+    out_counters: [press1/parts_out]
+    wip_warning: 8
+    wip_limit: 10
+    hysteresis: 2
+"""
+
+
+@pytest.fixture
+def floor_gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    site = f"f{abs(hash(request.node.nodeid)) % 10**8}"
+    api_port = free_port()
+    config = tmp_path / "plant.yaml"
+    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port))
+    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw.start()
+    yield gw
+    if gw.proc is not None and gw.proc.poll() is None:
+        gw.kill(signal.SIGTERM)
+
+
+def counter(broker: Broker, gw: Gateway, point: str, *values: int) -> None:
+    broker.publish_many(f"{gw.prefix}/plc/press1/{point}", [json.dumps({"value": v}) for v in values])
+
+
+def station(gw: Gateway) -> dict[str, object]:
+    [s1] = gw.get("/api/v1/stations").json()["stations"]
+    assert isinstance(s1, dict)
+    return s1
+
+
+def alarms(gw: Gateway, status: str = "active") -> list[dict[str, object]]:
+    found: list[dict[str, object]] = gw.get(f"/api/v1/alarms?status={status}").json()["alarms"]
+    return found
+
+
+def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor_gateway: Gateway) -> None:
+    gw = floor_gateway
+    sub = broker.subscribe(f"{gw.prefix}/alarm/+", count=2)
+    counter(broker, gw, "parts_in", 65530, 65535, 3)  # baseline, +5, rollover +4
+    counter(broker, gw, "parts_out", 100, 101)
+    wait_for(lambda: station(gw)["wip"] == 8, what="WIP 8")
+    counter(broker, gw, "parts_in", 6)
+    wait_for(lambda: station(gw)["state"] == "limit", what="the WIP limit")
+    s1 = station(gw)
+    assert (s1["wip"], s1["units_in"], s1["units_out"], s1["wip_limit"]) == (11, 12, 1, 10)
+    assert s1["in_per_hour"] == 12.0
+
+    raised = {body["alarm_kind"]: body for _, body in messages(sub)}
+    assert set(raised) == {"wip_warning", "wip_limit"}
+    assert raised["wip_limit"]["type"] == "alarm_raised"
+    assert (raised["wip_limit"]["station"], raised["wip_limit"]["line"]) == ("S1", "L1")
+    assert {"seq", "ts", "site", "alarm_id", "subject"} <= set(raised["wip_limit"])
+
+    limit = next(a for a in alarms(gw) if a["kind"] == "wip_limit")
+    answer = httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5)
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "acknowledged"
+    assert httpx.post(f"{gw.api}/api/v1/alarms/999999/acknowledge", timeout=5).status_code == 404
+
+    gw.kill()  # SIGKILL: what was answered is committed
+    counter(broker, gw, "parts_in", 6)  # the same value again: no production
+    gw.start()
+    wait_for(lambda: gw.get("/api/v1/counters").json()["processed_since_start"] >= 1, what="the queued reading")
+    s1 = station(gw)
+    assert (s1["wip"], s1["state"]) == (11, "limit")
+    assert {a["kind"]: a["status"] for a in alarms(gw)} == {"wip_warning": "active", "wip_limit": "acknowledged"}
+
+    answer = httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": 2}, timeout=5)
+    assert (answer.status_code, answer.json()["wip"], answer.json()["state"]) == (200, 2, "normal")
+    assert alarms(gw) == []
+    cleared = {a["kind"]: a for a in alarms(gw, "all")}
+    assert cleared["wip_limit"]["status"] == "cleared"
+    assert httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5).status_code == 409
+    assert httpx.post(f"{gw.api}/api/v1/stations/S9/wip", json={"wip": 2}, timeout=5).status_code == 404
+    assert httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": -1}, timeout=5).status_code == 422
+
+
+def test_plc_offline_alarm_and_bad_values_are_dead_lettered(broker: Broker, floor_gateway: Gateway) -> None:
+    gw = floor_gateway
+    dead = broker.subscribe(f"{gw.prefix}/deadletter", count=3)
+    broker.publish(f"{gw.prefix}/plc/press1/status", json.dumps({"online": False, "error": "connection refused"}))
+    wait_for(lambda: alarms(gw), what="the PLC offline alarm")
+    [offline] = alarms(gw)
+    assert (offline["kind"], offline["subject"], offline["detail"]) == ("plc_offline", "press1", "connection refused")
+    broker.publish(f"{gw.prefix}/plc/press1/status", json.dumps({"online": True}))
+    wait_for(lambda: not alarms(gw), what="the PLC offline alarm to clear")
+
+    counter(broker, gw, "parts_in", 10)
+    broker.publish(f"{gw.prefix}/plc/press1/parts_in", json.dumps({"value": 12.5}))
+    broker.publish(f"{gw.prefix}/plc/press1/parts_in", json.dumps({"value": 70000}))
+    broker.publish(f"{gw.prefix}/plc/press1/nothing", json.dumps({"value": 1}))
+    reasons = [body["reason"] for _, body in messages(dead)]
+    assert reasons == ["invalid_payload", "out_of_range", "unknown_point"]
+    broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": 21.5}))
+    assert station(gw)["wip"] == 0
