@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from connectors.settings import OutboxConfig, WebhookConfig
 from gateway.config_base import Ident
 from gateway.floor_config import Plc, Station, counter_refs, cross_check_floor
 from gateway.yaml_source import Path_, load_yaml
@@ -94,6 +95,7 @@ class ApiConfig(_Model):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/]+")  # for links sent to suppliers
 
 
 class IngestConfig(_Model):
@@ -109,6 +111,7 @@ class Supplier(_Model):
     id: Ident
     name: str
     lead_time_h: float = Field(ge=0)
+    webhook: WebhookConfig | None = None
 
 
 class Item(_Model):
@@ -172,6 +175,7 @@ class PlantConfig(_Model):
     storage: StorageConfig = StorageConfig()
     api: ApiConfig = ApiConfig()
     ingest: IngestConfig = IngestConfig()
+    outbox: OutboxConfig = OutboxConfig()
     suppliers: list[Supplier] = []
     items: list[Item] = []
     bins: list[Bin] = []
@@ -187,6 +191,12 @@ class PlantConfig(_Model):
     def client_id(self) -> str:
         """MQTT client id: fixed, so the broker keeps the session across restarts."""
         return self.mqtt.client_id or f"kanban-edge-{self.site}"
+
+    @property
+    def outbox_path(self) -> Path:
+        """The connectors' outbox: as configured, else next to the state database."""
+        db = self.storage.path
+        return self.outbox.path or db.with_name(f"{db.stem}-outbox.db")
 
     def scale_topic(self, bin_: Bin) -> str:
         """The topic a bin's scale publishes on."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from connectors.hub import Connectors
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
 from gateway.committer import Committer
@@ -63,6 +64,7 @@ class Service:
         self.store = Store(config.storage.path, self.contexts)
         self.engine = Engine(specs=config.bin_specs(), states=self.store.bin_states(), started_at=self.started_at)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self.connectors = Connectors(config=config, store=self.store, clock=clock)
         self.committer = Committer(store=self.store, executor=self._writer, on_committed=self._committed)
         topics = plan_topics(config)
         self.link = MqttLink(
@@ -109,6 +111,7 @@ class Service:
                     tasks.create_task(self._tick_loop(), name="stale-ticker"),
                     tasks.create_task(self._snapshot_loop(), name="snapshotter"),
                     tasks.create_task(self.api.run(), name="http-api"),
+                    tasks.create_task(self.connectors.run(), name="connectors"),
                 ]
                 await stop.wait()
                 log.info("stopping")
@@ -117,6 +120,7 @@ class Service:
                     task.cancel()
         finally:
             self._writer.shutdown(wait=True)
+            self.connectors.close()
             self.store.close()
 
     async def _tick_loop(self) -> None:
@@ -144,6 +148,7 @@ class Service:
         await self.committer.drain()
 
     def _committed(self, batch: Batch) -> None:
+        self.connectors.feed(body for _, body in batch.events)
         for event, body in batch.events:
             self._send(body["seq"], event.kind, event.bin_id, body)
         for floor_event, body in batch.floor.events:

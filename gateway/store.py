@@ -209,6 +209,15 @@ class Store:
         )
         return [(r["seq"], r["bin_id"], r["body"]) for r in rows]
 
+    def last_event_seq(self) -> int:
+        """The seq of the newest committed event, 0 when there is none."""
+        return int(self._query("SELECT coalesce(max(seq), 0) AS seq FROM events")[0]["seq"])
+
+    def events_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
+        """Committed events after `seq`, oldest first: (seq, body)."""
+        rows = self._query("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [(r["seq"], r["body"]) for r in rows]
+
 
 def _migrate(conn: sqlite3.Connection) -> None:
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()

@@ -1,0 +1,164 @@
+"""The connectors of one service: committed events in, fanned out into the outbox, delivered by consumers.
+
+The committer hands over the bodies of every committed batch (`feed`, on the event loop, no I/O). One
+task appends them to the outbox in a transaction per batch on the outbox's own thread, so neither the
+rules nor the state database ever wait for it. Events are routed by their `type` and fields only, so new
+kinds flow without changes here.
+
+After a crash the events committed after the outbox's `fed_seq` are read back from the state database's
+event log and fed again: an event is never lost between the two files, and never fanned out twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from connectors.outbox import Entry, Item, Outbox
+from connectors.webhook_payload import LoopInfo, encode, event_id, supplier_of, wants, webhook_body
+from connectors.webhooks import SupplierWebhook
+from gateway.config import PlantConfig
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MAX_PENDING = 10_000  # bodies waiting for the outbox; beyond it they are re-read from the state database
+_BACKFILL_CHUNK = 1000
+
+
+class Connectors:
+    """Owns the outbox and every consumer of it."""
+
+    def __init__(self, *, config: PlantConfig, store: Store, clock: Callable[[], float]) -> None:
+        self._site = config.site
+        self._store = store
+        self._clock = clock
+        self._public_url = config.api.public_url
+        items = config.items_by_sku
+        self._loops = {
+            b.id: LoopInfo(sku=b.sku, quantity=b.container_qty, supplier=items[b.sku].supplier, line=b.line,
+                           station=b.station)
+            for b in config.bins
+        }
+        self._suppliers = {s.id: s for s in config.suppliers if s.webhook is not None}
+        self.enabled = bool(self._suppliers)
+        self.outbox: Outbox | None = None
+        self.webhooks: dict[str, SupplierWebhook] = {}
+        self._pending: list[dict[str, Any]] = []
+        self._overflow = False
+        self._wake = asyncio.Event()
+        self._fed = 0
+        if not self.enabled:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self.outbox = Outbox(
+            config.outbox_path, max_items=config.outbox.max_items, keep_delivered=config.outbox.keep_delivered
+        )
+        for sid, supplier in self._suppliers.items():
+            assert supplier.webhook is not None
+            self.webhooks[sid] = SupplierWebhook(
+                supplier=sid, config=supplier.webhook, outbox=self.outbox, call=self._call, clock=clock
+            )
+
+    def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
+        """Run `fn` on the outbox thread."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def feed(self, bodies: Iterable[dict[str, Any]]) -> None:
+        """Committed event bodies (with `seq`), in commit order. Never blocks."""
+        if not self.enabled:
+            return
+        if self._overflow or len(self._pending) >= MAX_PENDING:
+            self._overflow = True  # the outbox is behind: these are read back from the event log
+        else:
+            self._pending.extend(bodies)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Feed the outbox and run every consumer until cancelled."""
+        if not self.enabled:
+            return
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._feed_loop(), name="outbox-feed")
+            for sid, webhook in self.webhooks.items():
+                tasks.create_task(webhook.run(), name=f"webhook[{sid}]")
+
+    def close(self) -> None:
+        """Release the outbox; the tasks must have ended."""
+        if self.outbox is not None:
+            self._executor.shutdown(wait=True)
+            self.outbox.close()
+
+    async def retry(self, item_id: int) -> Item | None:
+        """Make a delivery pending and due now; None for an unknown id."""
+        if self.outbox is None:
+            return None
+        item = await self._call(self.outbox.retry, item_id, self._clock())
+        webhook = self.webhooks.get(item.consumer.removeprefix("webhook:")) if item else None
+        if webhook is not None:
+            webhook.wake()
+        return item
+
+    # --- feeding -----------------------------------------------------------------------------------
+
+    async def _feed_loop(self) -> None:
+        assert self.outbox is not None
+        fed = await self._call(self.outbox.fed_seq)
+        if fed is None:  # a new outbox starts with the events committed from now on
+            fed = await self._call(self._store.last_event_seq)
+            await self._call(self.outbox.append, [], fed_seq=fed)
+        self._fed = fed
+        await self._backfill()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            bodies, self._pending = self._pending, []
+            if self._overflow:
+                self._overflow = False
+                await self._backfill()
+            else:
+                await self._append(bodies)
+
+    async def _backfill(self) -> None:
+        """Feed the events committed after `fed_seq` from the state database."""
+        while rows := await self._call(self._store.events_after, self._fed, _BACKFILL_CHUNK):
+            bodies = []
+            for seq, raw in rows:
+                body = json.loads(raw)
+                body["seq"] = seq
+                bodies.append(body)
+            await self._append(bodies)
+
+    async def _append(self, bodies: list[dict[str, Any]]) -> None:
+        assert self.outbox is not None
+        fresh = [b for b in bodies if b["seq"] > self._fed]
+        if not fresh:
+            return
+        entries = [entry for body in fresh for entry in self._fan_out(body)]
+        last = fresh[-1]["seq"]
+        dropped = await self._call(self.outbox.append, entries, fed_seq=last)
+        self._fed = last
+        if dropped:
+            log.warning("outbox full: dropped the oldest undelivered items %s", dropped)
+        for consumer in {e.consumer for e in entries}:
+            webhook = self.webhooks.get(consumer.removeprefix("webhook:"))
+            if webhook is not None:
+                webhook.wake()
+
+    def _fan_out(self, body: dict[str, Any]) -> list[Entry]:
+        supplier = self._suppliers.get(supplier_of(body, self._loops) or "")
+        if supplier is None or supplier.webhook is None or not wants(frozenset(supplier.webhook.events), body):
+            return []
+        payload = webhook_body(
+            body, site=self._site, loops=self._loops, lead_time_h=supplier.lead_time_h, public_url=self._public_url
+        )
+        return [Entry(consumer=f"webhook:{supplier.id}", key=event_id(self._site, body["seq"]), kind=body["type"],
+                      created=self._clock(), payload=encode(payload))]

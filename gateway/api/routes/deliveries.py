@@ -1,0 +1,90 @@
+"""Supplier webhook deliveries: GET /api/v1/deliveries, POST /api/v1/deliveries/{id}/retry; GET /api/v1/outbox."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from connectors.outbox import Item
+from gateway.api.deps import ServiceDep
+from gateway.api.errors import NotFoundError
+from gateway.api.models import ErrorOut
+from gateway.messages import iso
+
+router = APIRouter(tags=["deliveries"])
+
+_WEBHOOK = "webhook:"
+
+
+class DeliveryOut(BaseModel):
+    """One event on its way to one supplier."""
+
+    id: int
+    supplier: str
+    event_id: str
+    type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    queued_at: str
+    next_attempt_at: str | None
+    updated_at: str
+    last_error: str | None
+
+
+class DeliveryList(BaseModel):
+    """Deliveries, newest first."""
+
+    deliveries: list[DeliveryOut]
+    count: int
+
+
+class OutboxOut(BaseModel):
+    """Items in the outbox per consumer (`webhook:<supplier>`, `influx`): by status, and dropped by its size cap."""
+
+    consumers: dict[str, dict[str, int]]
+
+
+def _delivery(item: Item) -> DeliveryOut:
+    return DeliveryOut(
+        id=item.id, supplier=item.consumer.removeprefix(_WEBHOOK), event_id=item.key, type=item.kind,
+        status=item.status, attempts=item.attempts, queued_at=iso(item.created) or "",
+        next_attempt_at=iso(item.next_at) if item.status == "pending" else None,
+        updated_at=iso(item.updated) or "", last_error=item.last_error,
+    )
+
+
+@router.get("/api/v1/deliveries")
+async def list_deliveries(
+    service: ServiceDep,
+    status: Literal["pending", "delivered", "dead", "all"] = "all",
+    supplier: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> DeliveryList:
+    """Webhook deliveries, newest first."""
+    outbox = service.connectors.outbox
+    items = [] if outbox is None else outbox.items(
+        status=None if status == "all" else status, consumer_prefix=_WEBHOOK + (supplier or ""), limit=limit
+    )
+    deliveries = [_delivery(i) for i in items if supplier is None or i.consumer == _WEBHOOK + supplier]
+    return DeliveryList(deliveries=deliveries, count=len(deliveries))
+
+
+@router.post("/api/v1/deliveries/{delivery_id}/retry", responses={404: {"model": ErrorOut}})
+async def retry_delivery(delivery_id: int, service: ServiceDep) -> DeliveryOut:
+    """Send a delivery again now, with a fresh attempt count (dead-lettered ones included)."""
+    outbox = service.connectors.outbox
+    found = outbox.get(delivery_id) if outbox is not None else None
+    if found is None or not found.consumer.startswith(_WEBHOOK):
+        raise NotFoundError(f"no delivery with id {delivery_id}")
+    item = await service.connectors.retry(delivery_id)
+    assert item is not None
+    return _delivery(item)
+
+
+@router.get("/api/v1/outbox")
+async def outbox_stats(service: ServiceDep) -> OutboxOut:
+    """What waits in the outbox, what was delivered or dead-lettered, and what its size cap dropped."""
+    outbox = service.connectors.outbox
+    return OutboxOut(consumers={} if outbox is None else outbox.stats())
