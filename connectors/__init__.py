@@ -1,5 +1,5 @@
-"""Outbound integrations (InfluxDB, supplier webhooks, ERP).
+"""Outbound integrations (supplier webhooks, InfluxDB, ERP).
 
-Each reads the service's committed event log (table `events` in the state database, ordered by `seq`)
-through its own durable cursor, so an outage on the far side loses nothing.
+They take the service's committed events, queue them in a durable store-and-forward outbox (`outbox`),
+and deliver from there, so an outage on the far side loses nothing (`hub` wires them up).
 """
