@@ -139,7 +139,7 @@ class Connectors:
 
     async def _append(self, bodies: list[dict[str, Any]]) -> None:
         assert self.outbox is not None
-        fresh = [b for b in bodies if b["seq"] > self._fed]
+        fresh = sorted((b for b in bodies if b["seq"] > self._fed), key=lambda b: int(b["seq"]))
         if not fresh:
             return
         entries = [entry for body in fresh for entry in self._fan_out(body)]

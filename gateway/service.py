@@ -148,7 +148,7 @@ class Service:
         await self.committer.drain()
 
     def _committed(self, batch: Batch) -> None:
-        self.connectors.feed(body for _, body in batch.events)
+        self.connectors.feed([body for _, body in batch.events] + [body for _, body in batch.floor.events])
         for event, body in batch.events:
             self._send(body["seq"], event.kind, event.bin_id, body)
         for floor_event, body in batch.floor.events:
