@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-Publish = Callable[[str, bytes], None]
-"""Publishes a payload on a topic; the adapter's owner holds the broker connection."""
+Publish = Callable[[str, bytes], object]
+"""Publishes a payload on a topic (any result is ignored); the adapter's owner holds the broker connection."""
 
 
 class DeviceAdapter(Protocol):

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a plant file and print every error")
     check.add_argument("config", type=Path)
     check.set_defaults(handler=_cmd_check)
+    edge = sub.add_parser("edge", help="poll the plant file's PLCs over Modbus and publish their points")
+    edge.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
+    edge.set_defaults(handler=_cmd_edge)
     demo = sub.add_parser("demo", help="run the service with a broker and simulated scales")
     demo.add_argument("--config", "-c", type=Path, default=Path("config/example-plant.yaml"))
     demo.add_argument("--drain-seconds", type=float, default=30.0, help="how fast the simulated bins empty")
@@ -74,6 +77,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     return _run_until_signal(lambda stop: Service(config).run(stop))
+
+
+def _cmd_edge(args: argparse.Namespace) -> int:
+    from edge.runner import run_edge
+
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    return _run_until_signal(lambda stop: run_edge(config, stop))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

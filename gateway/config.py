@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from connectors.settings import OutboxConfig, WebhookConfig
 from gateway.config_base import Ident
-from gateway.floor_config import Plc, Station, counter_refs, cross_check_floor
+from gateway.floor_config import EdgeConfig, Plc, Station, counter_refs, cross_check_floor
 from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
 
@@ -181,6 +181,7 @@ class PlantConfig(_Model):
     bins: list[Bin] = []
     plcs: list[Plc] = []
     stations: list[Station] = []
+    edge: EdgeConfig = EdgeConfig()
 
     @property
     def prefix(self) -> str:

@@ -113,6 +113,12 @@ class Plc(_Model):
         return self.offline_after_s or 3 * self.heartbeat_s
 
 
+class EdgeConfig(_Model):
+    """Device adapters: run by `kanban-edge edge`, or inside the gateway process."""
+
+    modbus_in_gateway: bool = False
+
+
 CounterRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 """A counter point as `<plc id>/<point name>`."""
 

@@ -148,7 +148,8 @@ class MqttLink:
 
     def _connected(self, client: Any, flags: int, result: int, properties: Any) -> None:
         log.info("connected to %s as %s", self._settings.url, self._client_id)
-        client.subscribe([gmqtt.Subscription(topic, qos=1) for topic in self._subscriptions])
+        if self._subscriptions:  # a publish-only link (the edge) subscribes to nothing
+            client.subscribe([gmqtt.Subscription(topic, qos=1) for topic in self._subscriptions])
         self._on_connected()
 
     def _disconnected(self, client: Any, packet: Any, exc: Any = None) -> None:

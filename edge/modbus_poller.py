@@ -1,0 +1,188 @@
+"""One task per PLC: reads its register map over Modbus TCP or RTU and publishes the values on MQTT.
+
+Values go out on `<prefix>/plc/<plc>/<point>` as `{"value": ..., "ts": ...}` when they change and at least
+every `heartbeat_s`. `<prefix>/plc/<plc>/status` says `{"online": false, "error": ...}` while the PLC cannot
+be reached (again every heartbeat) and `{"online": true}` once it answers. A point the PLC refuses (an
+address outside its map, a Modbus exception) is reported by name and left out until the next reconnect;
+the other points keep being read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from edge.adapter import Publish
+from edge.read_plan import ReadRequest, plan_reads
+from edge.register_codec import CodecError, decode
+from gateway.floor_config import STATUS_POINT, Plc, Point
+from gateway.messages import iso
+from gateway.mqtt_link import backoff_s
+
+log = logging.getLogger(__name__)
+
+ModbusClient = AsyncModbusTcpClient | AsyncModbusSerialClient
+
+_MAP_ERRORS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
+"""Exception codes that mean the register map is wrong; any other code means the device is in trouble."""
+
+
+class DeviceError(Exception):
+    """The PLC cannot be reached or does not answer."""
+
+
+class RegisterMapError(Exception):
+    """The PLC refused a read: the register map names something the PLC does not have."""
+
+
+def modbus_client(plc: Plc) -> ModbusClient:
+    """A pymodbus client for the PLC's transport; reconnecting is the poller's job, so pymodbus' is off."""
+    if plc.serial is not None:
+        s = plc.serial
+        return AsyncModbusSerialClient(
+            s.port, baudrate=s.baudrate, parity=s.parity, stopbits=s.stopbits, bytesize=s.bytesize,
+            timeout=plc.timeout_s, retries=0, reconnect_delay=0,
+        )
+    assert plc.host is not None
+    return AsyncModbusTcpClient(plc.host, port=plc.port, timeout=plc.timeout_s, retries=0, reconnect_delay=0)
+
+
+class PlcPoller:
+    """Owns one PLC's connection: connect, poll, publish by exception, reconnect with backoff."""
+
+    def __init__(
+        self, *, plc: Plc, prefix: str, clock: Callable[[], float] = time.time, reconnect_max_s: float = 30.0
+    ) -> None:
+        self.plc = plc
+        self.name = f"modbus[{plc.id}]"
+        self._base = f"{prefix}/plc/{plc.id}"
+        self._clock = clock
+        self._reconnect_max_s = reconnect_max_s
+        self._last: dict[str, tuple[Any, float]] = {}  # point → (value, monotonic time it was published)
+        self._status: tuple[bool, str, float] | None = None
+        self._bad: dict[str, str] = {}  # point → why the PLC refused it, until the next reconnect
+        self._polled = False  # whether the current session read the PLC at least once
+
+    async def run(self, publish: Publish) -> None:
+        """Poll until cancelled."""
+        attempt = 0
+        while True:
+            client = modbus_client(self.plc)
+            try:
+                await self._session(client, publish)
+            except DeviceError as exc:
+                if self._status is None or self._status[0]:
+                    log.warning("PLC %s offline: %s", self.plc.id, exc)
+                self._report(publish, online=False, error=str(exc))
+                attempt = 0 if self._polled else attempt + 1
+            finally:
+                client.close()
+            await asyncio.sleep(backoff_s(attempt, min(self._reconnect_max_s, self.plc.heartbeat_s)))
+
+    async def _session(self, client: ModbusClient, publish: Publish) -> None:
+        self._polled = False
+        self._bad.clear()
+        if not await client.connect():
+            raise DeviceError(f"cannot connect to {self._where()}")
+        plan = plan_reads(self.plc.points)
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            plan = await self._poll(client, plan, publish)
+            self._polled = True
+            self._report(publish, online=True)
+            await asyncio.sleep(max(0.0, started + self.plc.poll_interval_s - loop.time()))
+
+    async def _poll(self, client: ModbusClient, plan: list[ReadRequest], publish: Publish) -> list[ReadRequest]:
+        """Read every request; returns the plan for the next poll (refused requests split or dropped)."""
+        next_plan: list[ReadRequest] = []
+        for request in plan:
+            try:
+                answer = await self._read(client, request)
+            except RegisterMapError as exc:
+                next_plan += self._refused(request, str(exc))
+                continue
+            next_plan.append(request)
+            for point in request.points:
+                self._publish_value(publish, point, self._value(point, request, answer))
+        return next_plan
+
+    async def _read(self, client: ModbusClient, request: ReadRequest) -> list[int] | list[bool]:
+        read = {
+            "holding": client.read_holding_registers, "input": client.read_input_registers,
+            "coil": client.read_coils, "discrete": client.read_discrete_inputs,
+        }[request.table]
+        try:
+            answer = await read(request.address, count=request.count, device_id=self.plc.device_id)
+        except (ModbusException, OSError, TimeoutError) as exc:
+            raise DeviceError(f"{self._where()}: {exc}") from exc
+        if answer.isError():
+            code = getattr(answer, "exception_code", 0)
+            if code in _MAP_ERRORS:
+                raise RegisterMapError(f"Modbus exception {code} ({_MAP_ERRORS[code]})")
+            raise DeviceError(f"{self._where()}: Modbus exception {code} reading {request.describe()}")
+        if request.table in ("coil", "discrete"):
+            return list(answer.bits[: request.count])
+        return list(answer.registers)
+
+    def _refused(self, request: ReadRequest, reason: str) -> list[ReadRequest]:
+        if len(request.points) > 1:
+            # Read each point on its own next time, to find which ones the PLC does not have.
+            return [single for point in request.points for single in plan_reads([point])]
+        point = request.points[0]
+        self._bad[point.name] = reason
+        log.error(
+            "PLC %s point %s (%s address %d, %s): %s; check the register map", self.plc.id, point.name,
+            point.table, point.address, point.type, reason,
+        )
+        return []
+
+    def _value(self, point: Point, request: ReadRequest, answer: list[int] | list[bool]) -> bool | int | float:
+        raw = answer[request.slice_of(point)]
+        if point.type == "bool":
+            return bool(raw[0])
+        try:
+            number = decode([int(r) for r in raw], point.type, point.order)
+        except CodecError as exc:
+            raise DeviceError(f"{self._where()}: point {point.name}: {exc}") from exc
+        if (point.scale, point.offset) == (1.0, 0.0):
+            return number
+        return number * point.scale + point.offset
+
+    def _publish_value(self, publish: Publish, point: Point, value: bool | int | float) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            return  # a float register holding NaN is not a reading
+        now = time.monotonic()
+        last = self._last.get(point.name)
+        if last is not None and last[0] == value and now - last[1] < self.plc.heartbeat_s:
+            return
+        self._last[point.name] = (value, now)
+        publish(f"{self._base}/{point.name}", json.dumps({"value": value, "ts": iso(self._clock())}).encode())
+
+    def _report(self, publish: Publish, *, online: bool, error: str = "") -> None:
+        if self._bad and online:
+            error = "; ".join(f"point {name}: {why}" for name, why in sorted(self._bad.items()))
+        now = time.monotonic()
+        last = self._status
+        if last is not None and last[:2] == (online, error) and now - last[2] < self.plc.heartbeat_s:
+            return
+        if online and (self._status is None or not self._status[0]):
+            log.info("PLC %s online at %s", self.plc.id, self._where())
+        self._status = (online, error, now)
+        body: dict[str, Any] = {"online": online, "ts": iso(self._clock())}
+        if error:
+            body["error"] = error
+        publish(f"{self._base}/{STATUS_POINT}", json.dumps(body).encode())
+
+    def _where(self) -> str:
+        if self.plc.serial is not None:
+            return f"{self.plc.serial.port} device {self.plc.device_id}"
+        return f"{self.plc.host}:{self.plc.port} device {self.plc.device_id}"
