@@ -15,15 +15,20 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
+from connectors import influx_write
+from connectors.influx_points import Level, LevelFilter, event_point, level_point, rejected_point
+from connectors.influx_write import InfluxWriter
+from connectors.line_protocol import Point, line
 from connectors.outbox import Entry, Item, Outbox
 from connectors.webhook_payload import LoopInfo, encode, event_id, supplier_of, wants, webhook_body
 from connectors.webhooks import SupplierWebhook
 from gateway.config import PlantConfig
 from gateway.store import Store
+from rules.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +36,21 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 MAX_PENDING = 10_000  # bodies waiting for the outbox; beyond it they are re-read from the state database
+MAX_PENDING_LINES = 200_000  # level lines waiting for the outbox; beyond it new ones are dropped and counted
 _BACKFILL_CHUNK = 1000
 
 
 class Connectors:
     """Owns the outbox and every consumer of it."""
 
-    def __init__(self, *, config: PlantConfig, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, *, config: PlantConfig, store: Store, engine: Engine, rejections: Mapping[str, int],
+        clock: Callable[[], float],
+    ) -> None:
         self._site = config.site
         self._store = store
+        self._engine = engine
+        self._rejections = rejections
         self._clock = clock
         self._public_url = config.api.public_url
         items = config.items_by_sku
@@ -49,10 +60,15 @@ class Connectors:
             for b in config.bins
         }
         self._suppliers = {s.id: s for s in config.suppliers if s.webhook is not None}
-        self.enabled = bool(self._suppliers)
+        self._influx_config = config.influx
+        self.enabled = bool(self._suppliers) or config.influx is not None
         self.outbox: Outbox | None = None
         self.webhooks: dict[str, SupplierWebhook] = {}
+        self.influx: InfluxWriter | None = None
         self._pending: list[dict[str, Any]] = []
+        self._lines: list[str] = []  # level and counter lines for the next append
+        self.lines_dropped = 0
+        self._rejections_written: dict[str, int] = {}
         self._overflow = False
         self._wake = asyncio.Event()
         self._fed = 0
@@ -66,6 +82,11 @@ class Connectors:
             assert supplier.webhook is not None
             self.webhooks[sid] = SupplierWebhook(
                 supplier=sid, config=supplier.webhook, outbox=self.outbox, call=self._call, clock=clock
+            )
+        if config.influx is not None:
+            self.influx = InfluxWriter(config=config.influx, outbox=self.outbox, call=self._call, clock=clock)
+            self._levels = LevelFilter(
+                deadband_pct=config.influx.level_deadband_pct, heartbeat_s=config.influx.level_heartbeat_s
             )
 
     def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[T]:
@@ -90,6 +111,9 @@ class Connectors:
             tasks.create_task(self._feed_loop(), name="outbox-feed")
             for sid, webhook in self.webhooks.items():
                 tasks.create_task(webhook.run(), name=f"webhook[{sid}]")
+            if self.influx is not None:
+                tasks.create_task(self.influx.run(), name="influx-writer")
+                tasks.create_task(self._level_loop(), name="influx-levels")
 
     def close(self) -> None:
         """Release the outbox; the tasks must have ended."""
@@ -140,18 +164,63 @@ class Connectors:
     async def _append(self, bodies: list[dict[str, Any]]) -> None:
         assert self.outbox is not None
         fresh = sorted((b for b in bodies if b["seq"] > self._fed), key=lambda b: int(b["seq"]))
-        if not fresh:
+        lines, self._lines = self._lines, []
+        if not fresh and not lines:
             return
         entries = [entry for body in fresh for entry in self._fan_out(body)]
-        last = fresh[-1]["seq"]
+        lines += [text for body in fresh if (text := self._event_line(body)) is not None]
+        if lines:
+            entries.append(Entry(consumer=influx_write.CONSUMER, key="", kind="lines", created=self._clock(),
+                                 payload="\n".join(lines)))
+        last = fresh[-1]["seq"] if fresh else None
         dropped = await self._call(self.outbox.append, entries, fed_seq=last)
-        self._fed = last
+        self._fed = last or self._fed
+        if self.influx is not None and lines:
+            self.influx.queued(len(lines))
         if dropped:
             log.warning("outbox full: dropped the oldest undelivered items %s", dropped)
         for consumer in {e.consumer for e in entries}:
             webhook = self.webhooks.get(consumer.removeprefix("webhook:"))
             if webhook is not None:
                 webhook.wake()
+
+    def _event_line(self, body: dict[str, Any]) -> str | None:
+        if self.influx is None:
+            return None
+        try:
+            return line(event_point(body, self._loops))
+        except (KeyError, ValueError) as exc:
+            log.warning("event %s not written to InfluxDB: %s", body.get("seq"), exc)
+            return None
+
+    # --- levels and counters (InfluxDB) ------------------------------------------------------------
+
+    async def _level_loop(self) -> None:
+        """Every flush interval: the levels that moved past the dead-band or are due a heartbeat."""
+        assert self._influx_config is not None
+        while True:
+            await asyncio.sleep(self._influx_config.flush_interval_s)
+            now = self._clock()
+            points = [*self._level_points(now), *self._rejection_points(now)]
+            if not points:
+                continue
+            if len(self._lines) >= MAX_PENDING_LINES:
+                self.lines_dropped += len(points)  # the outbox's disk is failing: counted, not kept
+                continue
+            self._lines += [text for p in points if (text := line(p)) is not None]
+            self._wake.set()
+
+    def _level_points(self, now: float) -> Iterator[Point]:
+        for level in levels(self._engine):
+            stamp = self._levels.due(level, now)
+            if stamp is not None:
+                yield level_point(level, self._loops[level.bin_id], site=self._site, ts=stamp)
+
+    def _rejection_points(self, now: float) -> Iterator[Point]:
+        for reason, count in list(self._rejections.items()):
+            if self._rejections_written.get(reason) != count:
+                self._rejections_written[reason] = count
+                yield rejected_point(site=self._site, reason=reason, count=count, ts=now)
 
     def _fan_out(self, body: dict[str, Any]) -> list[Entry]:
         supplier = self._suppliers.get(supplier_of(body, self._loops) or "")
@@ -162,3 +231,13 @@ class Connectors:
         )
         return [Entry(consumer=f"webhook:{supplier.id}", key=event_id(self._site, body["seq"]), kind=body["type"],
                       created=self._clock(), payload=encode(payload))]
+
+
+def levels(engine: Engine) -> Iterator[Level]:
+    """The current level of every bin that has reported."""
+    for scale_bin in engine:
+        st = scale_bin.state
+        level_pct = scale_bin.level_pct
+        if st.pieces is not None and st.last_ts is not None and level_pct is not None:
+            yield Level(bin_id=scale_bin.spec.bin_id, pieces=st.pieces, weight_g=st.weight_g, level_pct=level_pct,
+                        stale=st.stale, ts=st.last_ts)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from connectors.settings import OutboxConfig, WebhookConfig
+from connectors.settings import InfluxConfig, OutboxConfig, WebhookConfig
 from gateway.config_base import Ident
 from gateway.floor_config import EdgeConfig, Plc, Station, counter_refs, cross_check_floor
 from gateway.yaml_source import Path_, load_yaml
@@ -176,6 +176,7 @@ class PlantConfig(_Model):
     api: ApiConfig = ApiConfig()
     ingest: IngestConfig = IngestConfig()
     outbox: OutboxConfig = OutboxConfig()
+    influx: InfluxConfig | None = None
     suppliers: list[Supplier] = []
     items: list[Item] = []
     bins: list[Bin] = []

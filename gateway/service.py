@@ -65,7 +65,6 @@ class Service:
         self.store = Store(config.storage.path, self.contexts)
         self.engine = Engine(specs=config.bin_specs(), states=self.store.bin_states(), started_at=self.started_at)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
-        self.connectors = Connectors(config=config, store=self.store, clock=clock)
         self.committer = Committer(store=self.store, executor=self._writer, on_committed=self._committed)
         topics = plan_topics(config)
         self.link = MqttLink(
@@ -74,6 +73,9 @@ class Service:
         )
         self.rejections = Rejections(
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
+        )
+        self.connectors = Connectors(
+            config=config, store=self.store, engine=self.engine, rejections=self.rejections.counts, clock=clock
         )
         self.scales = ScaleIngest(
             engine=self.engine, contexts=self.contexts, site=config.site, committer=self.committer,

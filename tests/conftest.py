@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.influx_servers"]  # influxd and victoria-metrics fixtures
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from connectors.hub import Connectors
 from gateway.config import PlantConfig
 from gateway.messages import event_body
 from gateway.store import Batch, BinContext, Store
+from rules.engine import Engine
 from rules.events import SensorStale, SignalReleased
 
 CTX = BinContext(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)
@@ -42,7 +43,8 @@ def commit(store: Store, n: int, first: int) -> list[dict[str, Any]]:
 
 def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, Any]]) -> list[str]:
     """Start the connectors, feed `fed`, wait until the outbox is caught up; the outbox's keys."""
-    connectors = Connectors(config=config, store=store, clock=lambda: 5000.0)
+    engine = Engine(specs=config.bin_specs(), started_at=0.0)
+    connectors = Connectors(config=config, store=store, engine=engine, rejections={}, clock=lambda: 5000.0)
     assert connectors.outbox is not None
 
     async def scenario() -> None:

@@ -40,10 +40,20 @@ class DeliveryList(BaseModel):
     count: int
 
 
+class InfluxOut(BaseModel):
+    """InfluxDB lines since start: queued in the outbox, written, refused by InfluxDB and dropped."""
+
+    reachable: bool | None
+    lines_queued: int
+    lines_written: int
+    lines_rejected: int
+
+
 class OutboxOut(BaseModel):
     """Items in the outbox per consumer (`webhook:<supplier>`, `influx`): by status, and dropped by its size cap."""
 
     consumers: dict[str, dict[str, int]]
+    influx: InfluxOut | None
 
 
 def _delivery(item: Item) -> DeliveryOut:
@@ -86,5 +96,11 @@ async def retry_delivery(delivery_id: int, service: ServiceDep) -> DeliveryOut:
 @router.get("/api/v1/outbox")
 async def outbox_stats(service: ServiceDep) -> OutboxOut:
     """What waits in the outbox, what was delivered or dead-lettered, and what its size cap dropped."""
-    outbox = service.connectors.outbox
-    return OutboxOut(consumers={} if outbox is None else outbox.stats())
+    outbox, influx = service.connectors.outbox, service.connectors.influx
+    return OutboxOut(
+        consumers={} if outbox is None else outbox.stats(),
+        influx=None if influx is None else InfluxOut(
+            reachable=influx.reachable, lines_queued=influx.stats.queued, lines_written=influx.stats.written,
+            lines_rejected=influx.stats.rejected,
+        ),
+    )
