@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from connectors.settings import InfluxConfig, OutboxConfig, WebhookConfig
 from gateway.config_base import Ident
-from gateway.floor_config import EdgeConfig, Plc, Station, counter_refs, cross_check_floor
+from gateway.floor_config import EdgeConfig, Plc, Station, cross_check_floor, point_refs
 from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
 
@@ -315,13 +315,13 @@ class _Entries:
     prefix: str
     plcs: list[tuple[int, Plc]]
     stations: list[tuple[int, Station]]
-    counters: set[str]
+    points: dict[str, bool]
 
 
 def _entries_of(config: PlantConfig) -> _Entries:
     return _Entries(
         list(enumerate(config.suppliers)), list(enumerate(config.items)), list(enumerate(config.bins)),
-        config.prefix, list(enumerate(config.plcs)), list(enumerate(config.stations)), counter_refs(config.plcs),
+        config.prefix, list(enumerate(config.plcs)), list(enumerate(config.stations)), point_refs(config.plcs),
     )
 
 
@@ -349,7 +349,7 @@ def _valid_entries(data: dict[str, Any]) -> _Entries:
     return _Entries(
         valid(Supplier, "suppliers"), valid(Item, "items"), valid(Bin, "bins"),
         str(prefix) if prefix else f"kanban/{site}", valid(Plc, "plcs"), valid(Station, "stations"),
-        counter_refs(raw_plcs if isinstance(raw_plcs := data.get("plcs"), list) else []),
+        point_refs(raw_plcs if isinstance(raw_plcs := data.get("plcs"), list) else []),
     )
 
 
@@ -372,7 +372,7 @@ def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
         if topic in topics:
             problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {topics[topic]}"))
         topics.setdefault(topic, b.id)
-    return problems + cross_check_floor(entries.plcs, entries.stations, entries.counters)
+    return problems + cross_check_floor(entries.plcs, entries.stations, entries.points)
 
 
 def _duplicates(section: str, field: str, ids: Iterable[tuple[int, str]]) -> list[tuple[Path_, str]]:

@@ -119,8 +119,8 @@ class EdgeConfig(_Model):
     modbus_in_gateway: bool = False
 
 
-CounterRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-"""A counter point as `<plc id>/<point name>`."""
+PointRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""A point as `<plc id>/<point name>`."""
 
 
 class Station(_Model):
@@ -128,11 +128,12 @@ class Station(_Model):
 
     id: Ident
     line: Ident
-    in_counters: list[CounterRef] = []
-    out_counters: list[CounterRef] = []
+    in_counters: list[PointRef] = []
+    out_counters: list[PointRef] = []
     wip_warning: int | None = Field(default=None, ge=1)
     wip_limit: int | None = Field(default=None, ge=1)
     hysteresis: int = Field(default=0, ge=0)
+    material_call: PointRef | None = None
 
     @model_validator(mode="after")
     def _levels(self) -> Station:
@@ -144,25 +145,26 @@ class Station(_Model):
         return self
 
 
-def counter_refs(plcs: Iterable[Plc | Any]) -> set[str]:
-    """`<plc>/<point>` of every point with a `counter:` entry, from validated PLCs or raw plant data.
+def point_refs(plcs: Iterable[Plc | Any]) -> dict[str, bool]:
+    """`<plc>/<point>` of every point → whether it is a counter, from validated PLCs or raw plant data.
 
-    Read from the raw data when a PLC has errors, so stations that name its counters are not reported too.
+    Read from the raw data when a PLC has errors, so stations that name its points are not reported too.
     """
-    refs: set[str] = set()
+    refs: dict[str, bool] = {}
     for plc in plcs:
         raw = plc.model_dump() if isinstance(plc, Plc) else plc
         points = raw.get("points") if isinstance(raw, dict) else None
         for point in points if isinstance(points, list) else []:
-            if isinstance(point, dict) and point.get("counter") is not None:
-                refs.add(f"{raw.get('id')}/{point.get('name')}")
+            if isinstance(point, dict):
+                ref = f"{raw.get('id')}/{point.get('name')}"  # a duplicate name is reported on its own
+                refs[ref] = refs.get(ref, False) or point.get("counter") is not None
     return refs
 
 
 def cross_check_floor(
-    plcs: Iterable[tuple[int, Plc]], stations: Iterable[tuple[int, Station]], counters: set[str]
+    plcs: Iterable[tuple[int, Plc]], stations: Iterable[tuple[int, Station]], points: dict[str, bool]
 ) -> list[tuple[Path_, str]]:
-    """Unique ids and point names; station counters name counter points (`counters`, see `counter_refs`)."""
+    """Unique ids and point names; stations name counter points (and a point for the material call)."""
     problems: list[tuple[Path_, str]] = []
     seen_plcs: set[str] = set()
     for i, plc in plcs:
@@ -181,8 +183,10 @@ def cross_check_floor(
         seen_stations.add(station.id)
         for field in ("in_counters", "out_counters"):
             for j, ref in enumerate(getattr(station, field)):
-                if ref not in counters:
-                    problems.append(((("stations", i, field, j)), f"{ref} is not a counter point of a configured PLC"))
+                if not points.get(ref, False):
+                    problems.append((("stations", i, field, j), f"{ref} is not a counter point of a configured PLC"))
+        if station.material_call is not None and station.material_call not in points:
+            problems.append((("stations", i, "material_call"), f"{station.material_call} is not a configured point"))
     return problems
 
 

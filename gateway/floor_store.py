@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from rules.alarms import Alarm, AlarmStatus
 from rules.counters import CounterState
-from rules.events import AlarmAcknowledged, AlarmCleared, AlarmKind, AlarmRaised, FloorEvent, WipChanged
+from rules.events import AlarmAcknowledged, AlarmCleared, AlarmKind, AlarmRaised, FloorEvent
 from rules.floor import FloorChange
 from rules.stations import StationState
 
@@ -60,7 +60,7 @@ class FloorBatch:
 def write_floor(cur: sqlite3.Cursor, batch: FloorBatch) -> None:
     """Write the floor's part of a batch (inside the caller's transaction); sets each body's seq and alarm_id."""
     for event, body in batch.events:
-        if not isinstance(event, WipChanged):
+        if isinstance(event, AlarmRaised | AlarmAcknowledged | AlarmCleared):
             body["alarm_id"] = _apply_alarm(cur, event)
         cur.execute(
             "INSERT INTO events (kind, bin_id, ts, body) VALUES (?, ?, ?, ?)",

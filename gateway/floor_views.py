@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.floor_models import AlarmOut, StationOut
+from gateway.andon_board import AndonBoard
+from gateway.api.floor_models import AlarmOut, AndonOut, StationOut
 from gateway.messages import iso
 from gateway.shop_floor import ShopFloor
 
@@ -26,4 +27,14 @@ def alarm_out(row: dict[str, Any]) -> AlarmOut:
     return AlarmOut.model_validate(
         row | {"raised_at": iso(row["raised_at"]), "acknowledged_at": iso(row["acknowledged_at"]),
                "cleared_at": iso(row["cleared_at"])}
+    )
+
+
+def andon_out(board: AndonBoard, key: str) -> AndonOut:
+    """One station's published colour and its current inputs."""
+    line, _, station = key.partition("/")
+    inputs = board.inputs(key)
+    return AndonOut(
+        line=line, station=station, colour=board.colours[key], wip=inputs.wip, open_calls=inputs.open_calls,
+        stockout=inputs.stockout, material_call=inputs.material_call,
     )

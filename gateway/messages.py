@@ -38,9 +38,12 @@ def event_body(event: Event, ctx: BinContext, site: str) -> dict[str, Any]:
     return body
 
 
+_TOPIC_OF_KIND = {"wip_changed": "wip", "andon_changed": "andon"}
+
+
 def event_topic(prefix: str, event_kind: str, bin_id: str) -> str:
-    """Signals go to `<prefix>/signal/<bin>`, alarms to `<prefix>/alarm/<subject>`, WIP to `<prefix>/wip/<station>`."""
-    kind = "signal" if event_kind.startswith("signal") else "wip" if event_kind == "wip_changed" else "alarm"
+    """The topic of a committed event: `<prefix>/signal|alarm|wip|andon/<bin, subject, station or line/station>`."""
+    kind = "signal" if event_kind.startswith("signal") else _TOPIC_OF_KIND.get(event_kind, "alarm")
     return f"{prefix}/{kind}/{bin_id}"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from connectors.hub import Connectors
 from edge.runner import start_pollers
+from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
 from gateway.committer import Committer
@@ -88,6 +89,7 @@ class Service:
             topic: (self.scales.handle, bin_id) for topic, bin_id in topics.routes.items()
         }
         routes.update(self.floor.routes())
+        self.andon = AndonBoard(config=config, engine=self.engine, floor=self.floor, committer=self.committer)
         unknown = [
             UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
@@ -135,6 +137,7 @@ class Service:
                 body = event_body(event, self.contexts[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(self.clock())
+            self.andon.refresh(self.clock())
 
     async def _snapshot_loop(self) -> None:
         while True:
@@ -160,7 +163,9 @@ class Service:
             self._send(body["seq"], floor_event.kind, floor_event.subject, body)
 
     def _send(self, seq: int, kind: str, bin_id: str, body: dict[str, object]) -> None:
-        if self.link.publish(event_topic(self.config.prefix, kind, bin_id), json.dumps(body).encode()):
+        topic = event_topic(self.config.prefix, kind, bin_id)
+        # An Andon topic holds the station's current colour for lights and screens that connect later.
+        if self.link.publish(topic, json.dumps(body).encode(), retain=kind == "andon_changed"):
             self._published.append(seq)
             self._in_transit.add(seq)
 

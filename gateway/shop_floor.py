@@ -21,7 +21,7 @@ from gateway.ingest import TopicHandler
 from gateway.messages import iso
 from gateway.scale_payloads import _timestamp
 from rules.alarms import AlarmStateError, acknowledge
-from rules.events import AlarmRaised, FloorEvent, WipChanged
+from rules.events import AlarmRaised, AndonChanged, FloorEvent, WipChanged
 from rules.floor import CounterVerdict, Floor, FloorChange, UnknownSubjectError
 
 
@@ -68,6 +68,8 @@ class ShopFloor:
             station_states=reads.station_states(), open_alarms=reads.open_alarms(), started_at=started_at,
         )
         self._counters = {f"{plc.id}/{p.name}" for plc in config.plcs for p in plc.points if p.counter is not None}
+        self._calls = {s.material_call: s.id for s in config.stations if s.material_call is not None}
+        self.material_calls: dict[str, bool] = {}  # station → its operator's material call is on
 
     def routes(self) -> dict[str, tuple[TopicHandler, str]]:
         """Topic → (handler, key) for every configured point and every PLC's status."""
@@ -84,6 +86,9 @@ class ShopFloor:
         body = _decode(PointPayload, payload)
         plc_id = key.partition("/")[0]
         change = self.rules.plc_seen(plc_id, now)
+        station = self._calls.get(key)
+        if station is not None:
+            self.material_calls[station] = bool(body.value)
         if key in self._counters:
             ts = self._ts(body.ts, now)
             value = body.value
@@ -142,6 +147,9 @@ class ShopFloor:
     def body(self, event: FloorEvent) -> dict[str, Any]:
         """The published form of a floor event."""
         body: dict[str, Any] = {"type": event.kind, "site": self._site, "ts": iso(event.ts), "subject": event.subject}
+        if isinstance(event, AndonChanged):
+            line, _, station_id = event.subject.partition("/")
+            return body | {"line": line, "station": station_id, "colour": event.colour, "previous": event.previous}
         station = self.station_config.get(event.subject)
         if isinstance(event, WipChanged):
             return body | {"station": event.subject, "line": station.line if station else None, "wip": event.wip,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rules.andon import Colour
+
 
 @dataclass(frozen=True, slots=True)
 class SignalReleased:
@@ -100,6 +102,17 @@ class WipChanged:
     kind: Literal["wip_changed"] = "wip_changed"
 
 
+@dataclass(frozen=True, slots=True)
+class AndonChanged:
+    """A station's Andon colour changed (`previous` is None for the first colour after start-up)."""
+
+    subject: str  # <line>/<station>
+    ts: float
+    colour: Colour
+    previous: Colour | None
+    kind: Literal["andon_changed"] = "andon_changed"
+
+
 AlarmEvent = AlarmRaised | AlarmAcknowledged | AlarmCleared
-FloorEvent = AlarmEvent | WipChanged
+FloorEvent = AlarmEvent | WipChanged | AndonChanged
 """Events about stations, PLCs and alarms: keyed by `subject` rather than a bin."""

@@ -54,3 +54,22 @@ class AlarmList(BaseModel):
 
     alarms: list[AlarmOut]
     count: int
+
+
+class AndonOut(BaseModel):
+    """A station's Andon colour and what it is made of."""
+
+    line: str
+    station: str
+    colour: Literal["green", "yellow", "red", "blue"]
+    wip: Literal["normal", "warning", "limit"]
+    open_calls: int
+    stockout: bool
+    material_call: bool
+
+
+class AndonList(BaseModel):
+    """Every station's Andon colour."""
+
+    stations: list[AndonOut]
+    count: int

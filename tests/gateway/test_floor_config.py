@@ -112,3 +112,12 @@ def test_example_plant_chains_its_stations() -> None:
     s1, s2 = station_specs(config.stations)
     assert s1.outputs == s2.inputs == ("L1-press/good_parts",)
     assert {c.counter_id: c.max_value for c in counter_specs(config.plcs)}["L1-press/good_parts"] == 999_999_999
+
+
+def test_material_call_names_a_configured_point(tmp_path: Path) -> None:
+    [issue] = issues_of(tmp_path, replace_line(GOOD, 27, "    hysteresis: 5\n    material_call: press1/nothing"))
+    assert (issue.path, issue.line) == ("stations[0].material_call", 28)
+    assert "not a configured point" in issue.reason
+    path = tmp_path / "ok.yaml"
+    path.write_text(replace_line(GOOD, 27, "    hysteresis: 5\n    material_call: press1/temperature"))
+    assert load_config(path).stations[0].material_call == "press1/temperature"

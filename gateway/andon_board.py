@@ -1,0 +1,70 @@
+"""Andon colours of every station: from its WIP state, its bins and its material call, on every tick.
+
+A station is a configured station (`<line>/<id>`) or a line and station named by bins. Each colour change
+is committed as an `andon_changed` event and published, retained, on `<prefix>/andon/<line>/<station>`.
+After a start-up every station's colour is published once (`previous` null).
+"""
+
+from __future__ import annotations
+
+from gateway.committer import Committer
+from gateway.config import PlantConfig
+from gateway.shop_floor import ShopFloor
+from rules.andon import AndonInputs, Colour, andon_colour
+from rules.engine import Engine
+from rules.events import AndonChanged
+from rules.floor import FloorChange
+from rules.scale_bin import BinState
+
+
+def bin_calls(state: BinState) -> tuple[int, int | None]:
+    """Open kanban cards and pieces of a bin: the one place that reads a bin's card state."""
+    return (0 if state.open_signal is None else 1), state.pieces
+
+
+class AndonBoard:
+    """The current colour of every station, re-evaluated by `refresh`."""
+
+    def __init__(self, *, config: PlantConfig, engine: Engine, floor: ShopFloor, committer: Committer) -> None:
+        self._engine = engine
+        self._floor = floor
+        self._committer = committer
+        self._bins: dict[str, list[str]] = {}
+        self._stations: dict[str, str] = {}  # key → configured station id
+        for station in config.stations:
+            key = f"{station.line}/{station.id}"
+            self._stations[key] = station.id
+            self._bins.setdefault(key, [])
+        for bin_ in config.bins:
+            self._bins.setdefault(f"{bin_.line}/{bin_.station}", []).append(bin_.id)
+        self.colours: dict[str, Colour] = {}
+
+    def inputs(self, key: str) -> AndonInputs:
+        """What the station's colour is made of now."""
+        calls, stockout = 0, False
+        for bin_id in self._bins[key]:
+            scale_bin = self._engine.get(bin_id)
+            if scale_bin is None:
+                continue
+            open_cards, pieces = bin_calls(scale_bin.state)
+            calls += open_cards
+            stockout = stockout or pieces == 0
+        station_id = self._stations.get(key)
+        if station_id is None:
+            return AndonInputs(open_calls=calls, stockout=stockout)
+        return AndonInputs(
+            wip=self._floor.rules.station_state(station_id), open_calls=calls, stockout=stockout,
+            material_call=self._floor.material_calls.get(station_id, False),
+        )
+
+    def refresh(self, now: float) -> None:
+        """Stage an `andon_changed` event for every station whose colour changed."""
+        events = []
+        for key in self._bins:
+            colour = andon_colour(self.inputs(key))
+            previous = self.colours.get(key)
+            if colour != previous:
+                self.colours[key] = colour
+                events.append(AndonChanged(subject=key, ts=now, colour=colour, previous=previous))
+        if events:
+            self._committer.stage_floor(FloorChange(events=list(events)), [self._floor.body(e) for e in events])

@@ -1,0 +1,83 @@
+"""Andon colours through the real broker: retained per station, following bins, WIP and the material call."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Broker, Gateway, free_port, messages, wait_for
+
+pytestmark = pytest.mark.integration
+
+PLANT = """
+site: {site}
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
+storage: {{path: "{db}", snapshot_interval_s: 0.5}}
+api: {{host: 127.0.0.1, port: {api_port}}}
+items:
+  - {{sku: BOLT, unit_weight_g: 10}}
+bins:
+  - {{id: B1, sku: BOLT, line: L1, station: S1, container_qty: 100, reorder_point: 30, debounce: {{readings: 1}}}}
+  - {{id: B2, sku: BOLT, line: L1, station: S2, container_qty: 100, reorder_point: 30, debounce: {{readings: 1}}}}
+plcs:
+  - id: plc1
+    heartbeat_s: 60
+    points:
+      - {{name: call, address: 0, type: bool, table: coil}}
+stations:
+  - {{id: S1, line: L1, wip_warning: 8, wip_limit: 10, material_call: plc1/call}}
+"""
+
+
+@pytest.fixture
+def andon_gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    site = f"a{abs(hash(request.node.nodeid)) % 10**8}"
+    api_port = free_port()
+    config = tmp_path / "plant.yaml"
+    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port))
+    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw.start()
+    yield gw
+    if gw.proc is not None and gw.proc.poll() is None:
+        gw.kill(signal.SIGTERM)
+
+
+def colours(gw: Gateway) -> dict[str, str]:
+    return {f"{s['line']}/{s['station']}": s["colour"] for s in gw.get("/api/v1/andon").json()["stations"]}
+
+
+def retained(broker: Broker, gw: Gateway) -> dict[str, dict[str, object]]:
+    """What a light connecting now receives: the retained colour of each station."""
+    sub = broker.subscribe(f"{gw.prefix}/andon/#", count=2, timeout_s=5)
+    return {topic.removeprefix(f"{gw.prefix}/andon/"): body for topic, body in messages(sub)}
+
+
+def test_colours_follow_bins_wip_and_material_call(broker: Broker, andon_gateway: Gateway) -> None:
+    gw = andon_gateway
+    wait_for(lambda: colours(gw) == {"L1/S1": "green", "L1/S2": "green"}, what="green at start-up")
+    first = retained(broker, gw)
+    assert first["L1/S1"]["colour"] == "green"
+    assert first["L1/S1"]["previous"] is None
+    assert {"type", "ts", "site", "seq", "line", "station"} <= set(first["L1/S1"])
+
+    broker.publish(f"{gw.prefix}/scale/B1", json.dumps({"weight_g": 200}))  # 20 pieces: a kanban card opens
+    wait_for(lambda: colours(gw)["L1/S1"] == "yellow", what="yellow for the open card")
+    broker.publish(f"{gw.prefix}/plc/plc1/call", json.dumps({"value": True}))
+    wait_for(lambda: colours(gw)["L1/S1"] == "blue", what="blue for the material call")
+    httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": 10}, timeout=5)
+    wait_for(lambda: colours(gw)["L1/S1"] == "red", what="red at the WIP limit")
+    httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": 0}, timeout=5)
+    wait_for(lambda: colours(gw)["L1/S1"] == "blue", what="blue again below the limit")
+    broker.publish(f"{gw.prefix}/scale/B2", json.dumps({"weight_g": 0}))  # B2 is empty: stockout
+    wait_for(lambda: colours(gw)["L1/S2"] == "red", what="red for the stockout")
+
+    now = retained(broker, gw)
+    assert (now["L1/S1"]["colour"], now["L1/S1"]["previous"]) == ("blue", "red")
+    assert now["L1/S2"]["colour"] == "red"
+    [s1] = [s for s in gw.get("/api/v1/andon").json()["stations"] if s["station"] == "S1"]
+    assert (s1["open_calls"], s1["material_call"], s1["wip"], s1["stockout"]) == (1, True, "normal", False)
