@@ -54,7 +54,7 @@ class Ingest:
         self._unknown = unknown
         self._committer = committer
         self._rejections = rejections
-        self._limits = limits
+        self._max_payload_bytes = limits.max_payload_bytes
         self._clock = clock
         self.processed = 0
 
@@ -63,7 +63,13 @@ class Ingest:
         now = self._clock()
         held = False
         try:
-            held = self._process(topic, payload, now)
+            route = self._routes.get(topic)
+            if route is None:
+                raise self._unrouted(topic)
+            if len(payload) > self._max_payload_bytes:
+                raise PayloadError("payload_too_large", f"{len(payload)} bytes > limit {self._max_payload_bytes}")
+            handler, key = route
+            held = handler(key, payload, now)
         except PayloadError as exc:
             self._rejections.reject(topic=topic, payload=payload, reason=exc.reason, detail=exc.detail, now=now)
         except Exception as exc:
@@ -74,17 +80,6 @@ class Ingest:
         self.processed += 1
         if ack is not None:
             self._committer.ack(ack, held=held)
-
-    def _process(self, topic: str, payload: bytes, now: float) -> bool:
-        route = self._routes.get(topic)
-        if route is None:
-            raise self._unrouted(topic)
-        if len(payload) > self._limits.max_payload_bytes:
-            raise PayloadError(
-                "payload_too_large", f"{len(payload)} bytes > limit {self._limits.max_payload_bytes}"
-            )
-        handler, key = route
-        return handler(key, payload, now)
 
     def _unrouted(self, topic: str) -> PayloadError:
         for rule in self._unknown:

@@ -1,8 +1,10 @@
 """The service's broker connection: persistent session, QoS 1, acknowledgements sent when we say so.
 
-gmqtt was chosen for throughput (docs/DESIGN.md). Its own acknowledge-after-processing mode creates a
-task per message; instead `_AckingClient` calls our handler synchronously and hands it a callable that
-sends the PUBACK, which the committer invokes once the message's effects are durable.
+gmqtt was chosen for throughput (docs/DESIGN.md) and keeps the session: connect, subscribe, keepalive,
+reconnect with backoff, resending our own QoS 1 publishes. Incoming PUBLISH packets are decoded here instead
+(`gateway/mqtt_packets.py`), straight from the socket's data: the handler runs synchronously for each one
+and, for QoS 1, gets a callable that acknowledges it, which the committer invokes once the message's effects
+are durable. The PUBACKs called for in one event-loop iteration go out in one write.
 """
 
 from __future__ import annotations
@@ -11,13 +13,20 @@ import asyncio
 import logging
 import random
 import ssl
+import struct
+import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import gmqtt
+from gmqtt.mqtt.connection import MQTTConnection
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311
+from gmqtt.mqtt.package import Package
+from gmqtt.mqtt.protocol import MQTTProtocol
 
 from gateway.config import MqttConfig
+from gateway.mqtt_packets import PUBACK_OF_ID, MalformedPacketError, PacketReader
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +41,68 @@ def backoff_s(attempt: int, cap_s: float) -> float:
     return min(cap_s, random.uniform(0.5, 1.5 ** min(10, attempt + 1)))
 
 
+class _Protocol(MQTTProtocol):  # type: ignore[misc]
+    """gmqtt's protocol, except that PUBLISH packets are decoded and handled as the bytes arrive."""
+
+    def __init__(self, *args: Any, handler: Handler, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handler = handler
+        self._reader = PacketReader(mqtt5=self.proto_ver == MQTTv50, on_publish=self._publish, on_other=self._other)
+        self._acks: list[int] = []  # PUBACKs to send at the end of this event-loop iteration
+
+    def data_received(self, data: bytes) -> None:
+        """Handle every complete packet; gmqtt's stream reader gets nothing but the end of the stream."""
+        try:
+            self._reader.feed(data)
+        except MalformedPacketError as exc:
+            log.error("closing the broker connection: %s", exc)
+            self._transport.close()
+            return
+        self._connection._last_data_in = time.monotonic()  # for gmqtt's keepalive
+
+    def _publish(self, topic: str, payload: bytes, qos: int, mid: int) -> None:
+        self._handler(topic, payload, partial(self._ack, mid) if qos else None)
+
+    def _other(self, cmd: int, body: bytes) -> None:
+        self._connection.put_package(Package(cmd, body))
+
+    def _ack(self, mid: int) -> None:
+        if not self._acks:
+            asyncio.get_running_loop().call_soon(self._send_acks)
+        self._acks.append(PUBACK_OF_ID | mid)
+
+    def _send_acks(self) -> None:
+        acks, self._acks = self._acks, []
+        # A PUBACK goes on the connection its PUBLISH came on; once that is gone the broker redelivers.
+        if not self._transport.is_closing():
+            self.write_data(struct.pack(f">{len(acks)}I", *acks))
+
+
 class _AckingClient(gmqtt.Client):  # type: ignore[misc]
-    """gmqtt client that lets the handler decide when a QoS 1 message is acknowledged."""
+    """gmqtt client whose connections use `_Protocol`."""
 
     def __init__(self, client_id: str, *, handler: Handler, reconnect_max_s: float) -> None:
         super().__init__(client_id, clean_session=False, optimistic_acknowledgement=False)
         self._handler = handler
         self._reconnect_max_s = reconnect_max_s
-        self.on_message = self._on_qos0
-        # gmqtt dispatches QoS 1 publishes through this method of its package handler.
-        self._package_handler._handle_qos_1_publish_packet = self._on_qos1
 
-    def _on_qos0(self, client: Any, topic: str, payload: bytes, qos: int, properties: Any) -> None:
-        self._handler(topic, payload, None)
-
-    def _on_qos1(self, mid: int, payload: bytes, topic: str, properties: Any) -> None:
-        connection = self._connection
-
-        def ack() -> None:
-            # After a reconnect the broker redelivers; a PUBACK on the new connection would be wrong.
-            if self._connection is connection and self.is_connected:
-                self._package_handler._send_puback(mid)
-
-        self._handler(topic, payload, ack)
+    async def _create_connection(
+        self, host: str, port: int, ssl: ssl.SSLContext | bool, clean_session: bool, keepalive: int
+    ) -> MQTTConnection:
+        """gmqtt's `_create_connection` (gmqtt 0.8.0), with our protocol instead of `MQTTProtocol`."""
+        self._exit_reconnecting_state()
+        self._package_handler.clear_topics_aliases()
+        self._connack_received.clear()
+        self._connection_lost.clear()
+        factory = partial(
+            _Protocol, handler=self._handler, connection_state=self._connection_state,
+            id_generator=self._package_handler.id_generator,
+        )
+        transport, protocol = await asyncio.get_running_loop().create_connection(factory, host, port, ssl=ssl)
+        return MQTTConnection(
+            transport, protocol, clean_session, keepalive, package_handler=self._package_handler,
+            logger=self._logger,
+        )
 
     async def reconnect(self, delay: bool = False) -> None:
         """gmqtt's reconnect, with a delay that grows with every failed attempt."""
