@@ -37,7 +37,7 @@ class HistoryPoint:
 
 def every_s(every: str) -> int:
     """Seconds of an interval like `30s`, `5m`, `1h`, `1d`; ValueError otherwise."""
-    match = EVERY.match(every)
+    match = EVERY.fullmatch(every)
     if match is None:
         raise ValueError("every must be a number and a unit (s, m, h, d), like 5m")
     return int(match[1]) * _UNIT_S[match[2]]

@@ -170,3 +170,21 @@ def test_v2_write_path_to_victoria_metrics(broker: Broker, victoria: Victoria, g
     assert (labels["bin"], labels["site"], labels["sku"]) == ("B1", gw_v2.prefix.split("/")[1], "BOLT")
     assert dict(zip(levels["timestamps"], levels["values"], strict=True)).items() <= sent.items()
     assert max(levels["timestamps"]) == max(sent)
+
+
+def test_rejected_inputs_and_signals_are_written_as_they_happen(
+    broker: Broker, influxd: Influxd, gw_v1: Gateway
+) -> None:
+    broker.publish_many(f"{gw_v1.prefix}/scale/B1", ["not json", "not json", '{"weight_g": -5000}'])
+    publish(broker, gw_v1, readings(time.time() - 30, [100, 25, 25]))
+
+    def counts() -> dict[str, int]:
+        return {r["reason"]: r["count"] for r in influxd.query("SELECT last(count) AS count FROM rejected_inputs"
+                                                               " GROUP BY reason")}
+
+    wait_for(lambda: counts() == {"invalid_json": 2, "negative_weight": 1}, what="rejection counts in InfluxDB")
+    [released] = wait_for(lambda: influxd.query("SELECT * FROM kanban_signal"), what="the signal")  # type: ignore[misc]
+    signal_id = gw_v1.get("/api/v1/signals").json()["signals"][0]["id"]
+    assert (released["type"], released["signal_id"], released["supplier"], released["quantity"]) == (
+        "signal_released", signal_id, "acme", 100
+    )
