@@ -23,7 +23,7 @@ from connectors import influx_write
 from connectors.influx_points import Level, LevelFilter, event_point, level_point, rejected_point
 from connectors.influx_write import InfluxWriter
 from connectors.line_protocol import Point, line
-from connectors.outbox import Entry, Item, Outbox
+from connectors.outbox import Entry, Item, Outbox, OutboxError
 from connectors.webhook_payload import LoopInfo, encode, event_id, supplier_of, wants, webhook_body
 from connectors.webhooks import SupplierWebhook
 from gateway.config import PlantConfig
@@ -38,6 +38,7 @@ T = TypeVar("T")
 MAX_PENDING = 10_000  # bodies waiting for the outbox; beyond it they are re-read from the state database
 MAX_PENDING_LINES = 200_000  # level lines waiting for the outbox; beyond it new ones are dropped and counted
 _BACKFILL_CHUNK = 1000
+_RETRY_S = 1.0
 
 
 class Connectors:
@@ -72,6 +73,7 @@ class Connectors:
         self._overflow = False
         self._wake = asyncio.Event()
         self._fed = 0
+        self._started = False
         if not self.enabled:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
@@ -134,12 +136,22 @@ class Connectors:
     # --- feeding -----------------------------------------------------------------------------------
 
     async def _feed_loop(self) -> None:
+        while True:
+            try:
+                await self._feed()
+            except OutboxError as exc:
+                log.error("outbox write failed, retrying; the events are read back from the event log: %s", exc)
+                self._pending.clear()
+                await asyncio.sleep(_RETRY_S)
+
+    async def _feed(self) -> None:
         assert self.outbox is not None
-        fed = await self._call(self.outbox.fed_seq)
-        if fed is None:  # a new outbox starts with the events committed from now on
-            fed = await self._call(self._store.last_event_seq)
-            await self._call(self.outbox.append, [], fed_seq=fed)
-        self._fed = fed
+        if not self._started:
+            fed = await self._call(self.outbox.fed_seq)
+            if fed is None:  # a new outbox starts with the events committed from now on
+                fed = await self._call(self._store.last_event_seq)
+                await self._call(self.outbox.append, [], fed_seq=fed)
+            self._fed, self._started = fed, True
         await self._backfill()
         while True:
             await self._wake.wait()
@@ -164,16 +176,20 @@ class Connectors:
     async def _append(self, bodies: list[dict[str, Any]]) -> None:
         assert self.outbox is not None
         fresh = sorted((b for b in bodies if b["seq"] > self._fed), key=lambda b: int(b["seq"]))
-        lines, self._lines = self._lines, []
-        if not fresh and not lines:
+        sampled, self._lines = self._lines, []
+        if not fresh and not sampled:
             return
         entries = [entry for body in fresh for entry in self._fan_out(body)]
-        lines += [text for body in fresh if (text := self._event_line(body)) is not None]
+        lines = sampled + [text for body in fresh if (text := self._event_line(body)) is not None]
         if lines:
             entries.append(Entry(consumer=influx_write.CONSUMER, key="", kind="lines", created=self._clock(),
                                  payload="\n".join(lines)))
         last = fresh[-1]["seq"] if fresh else None
-        dropped = await self._call(self.outbox.append, entries, fed_seq=last)
+        try:
+            dropped = await self._call(self.outbox.append, entries, fed_seq=last)
+        except OutboxError:
+            self._lines = sampled + self._lines  # the events come back from the event log
+            raise
         self._fed = last or self._fed
         if self.influx is not None and lines:
             self.influx.queued(len(lines))

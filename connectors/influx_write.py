@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from connectors.outbox import Outbox
+from connectors.outbox import Outbox, OutboxError
 from connectors.settings import InfluxConfig
 from connectors.webhooks import OutboxCall, backoff_s
 
@@ -94,7 +94,7 @@ class InfluxWriter:
                 self._wake.clear()
                 try:
                     await self._flush(client)
-                except _Retry as exc:
+                except (_Retry, OutboxError) as exc:
                     failures += 1
                     if self.reachable is not False:
                         log.warning("InfluxDB write failed, keeping the points in the outbox: %s", exc)

@@ -106,7 +106,7 @@ class Outbox:
         self._db.close()
         self._reader.close()
 
-    def _write(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, args)
         except sqlite3.Error as exc:
@@ -116,7 +116,7 @@ class Outbox:
 
     def fed_seq(self) -> int | None:
         """The last event seq fanned out into the outbox, or None for a new outbox."""
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'fed_seq'").fetchone()
+        row = self._run("SELECT value FROM meta WHERE key = 'fed_seq'").fetchone()
         return int(row["value"]) if row else None
 
     def append(self, entries: Sequence[Entry], *, fed_seq: int | None = None) -> dict[str, int]:
@@ -155,7 +155,7 @@ class Outbox:
 
     def next_due(self, consumer: str, now: float) -> Item | None:
         """The pending item of `consumer` that is due, oldest first; None when none is due."""
-        row = self._db.execute(
+        row = self._run(
             "SELECT * FROM items WHERE consumer = ? AND status = 'pending' AND next_at <= ? ORDER BY next_at, id"
             " LIMIT 1",
             (consumer, now),
@@ -164,14 +164,14 @@ class Outbox:
 
     def next_wake(self, consumer: str) -> float | None:
         """When the next pending item of `consumer` falls due, or None when nothing is pending."""
-        row = self._db.execute(
+        row = self._run(
             "SELECT min(next_at) AS t FROM items WHERE consumer = ? AND status = 'pending'", (consumer,)
         ).fetchone()
         return None if row["t"] is None else float(row["t"])
 
     def oldest(self, consumer: str, limit: int) -> list[Item]:
         """The oldest pending items of `consumer`, in the order they were appended."""
-        rows = self._db.execute(
+        rows = self._run(
             "SELECT * FROM items WHERE consumer = ? AND status = 'pending' ORDER BY id LIMIT ?", (consumer, limit)
         ).fetchall()
         return [_item(r) for r in rows]
@@ -203,7 +203,7 @@ class Outbox:
     def failed(self, item_id: int, *, error: str, now: float, next_at: float | None) -> None:
         """Record a failed attempt; `next_at` None dead-letters the item."""
         status = "dead" if next_at is None else "pending"
-        self._write(
+        self._run(
             "UPDATE items SET attempts = attempts + 1, status = ?, next_at = ?, updated = ?, last_error = ?"
             " WHERE id = ?",
             (status, next_at or now, now, error[:500], item_id),
@@ -211,14 +211,14 @@ class Outbox:
 
     def retry(self, item_id: int, now: float) -> Item | None:
         """Make an item pending and due now, with a fresh attempt count; None for an unknown id."""
-        row = self._write(
+        row = self._run(
             "UPDATE items SET status = 'pending', attempts = 0, next_at = ?, updated = ?, created = ?"
             " WHERE id = ? RETURNING *",
             (now, now, now, item_id),
         ).fetchone()
         if row is None:
             return None
-        self._undelivered = self._db.execute("SELECT count(*) FROM items WHERE status != 'delivered'").fetchone()[0]
+        self._undelivered = self._run("SELECT count(*) FROM items WHERE status != 'delivered'").fetchone()[0]
         return _item(row)
 
     # --- reading (API) ---------------------------------------------------------------------------
