@@ -39,6 +39,7 @@ MAX_PENDING = 10_000  # bodies waiting for the outbox; beyond it they are re-rea
 MAX_PENDING_LINES = 200_000  # level lines waiting for the outbox; beyond it new ones are dropped and counted
 _BACKFILL_CHUNK = 1000
 _RETRY_S = 1.0
+_LEVELS_PER_SLICE = 1000  # about 12 ms of work when every one of them is written
 
 
 class Connectors:
@@ -68,7 +69,6 @@ class Connectors:
         self.influx: InfluxWriter | None = None
         self._pending: list[dict[str, Any]] = []
         self._lines: list[str] = []  # level and counter lines for the next append
-        self.lines_dropped = 0
         self._rejections_written: dict[str, int] = {}
         self._overflow = False
         self._wake = asyncio.Event()
@@ -217,20 +217,21 @@ class Connectors:
         while True:
             await asyncio.sleep(self._influx_config.flush_interval_s)
             now = self._clock()
-            points = [*self._level_points(now), *self._rejection_points(now)]
-            if not points:
+            lines = [text for p in self._rejection_points(now) if (text := line(p)) is not None]
+            for n, level in enumerate(levels(self._engine), 1):
+                stamp = self._levels.due(level, now)
+                if stamp is not None and (text := line(level_point(
+                        level, self._loops[level.bin_id], site=self._site, ts=stamp))) is not None:
+                    lines.append(text)
+                if n % _LEVELS_PER_SLICE == 0:
+                    await asyncio.sleep(0)  # readings go on between slices of a large plant
+            if not lines:
                 continue
-            if len(self._lines) >= MAX_PENDING_LINES:
-                self.lines_dropped += len(points)  # the outbox's disk is failing: counted, not kept
+            if len(self._lines) >= MAX_PENDING_LINES and self.influx is not None:
+                self.influx.stats.dropped += len(lines)  # the outbox's disk is failing: counted, not kept
                 continue
-            self._lines += [text for p in points if (text := line(p)) is not None]
+            self._lines += lines
             self._wake.set()
-
-    def _level_points(self, now: float) -> Iterator[Point]:
-        for level in levels(self._engine):
-            stamp = self._levels.due(level, now)
-            if stamp is not None:
-                yield level_point(level, self._loops[level.bin_id], site=self._site, ts=stamp)
 
     def _rejection_points(self, now: float) -> Iterator[Point]:
         for reason, count in list(self._rejections.items()):

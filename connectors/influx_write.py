@@ -33,11 +33,12 @@ _ITEMS_PER_READ = 200
 
 @dataclass(slots=True)
 class InfluxStats:
-    """Lines since start: queued in the outbox, written, refused by InfluxDB (dropped)."""
+    """Lines since start: queued in the outbox, written, refused by InfluxDB, dropped before the outbox."""
 
     queued: int = 0
     written: int = 0
     rejected: int = 0
+    dropped: int = 0
 
 
 def write_request(config: InfluxConfig) -> tuple[str, dict[str, str], dict[str, str]]:

@@ -41,12 +41,14 @@ class DeliveryList(BaseModel):
 
 
 class InfluxOut(BaseModel):
-    """InfluxDB lines since start: queued in the outbox, written, refused by InfluxDB and dropped."""
+    """InfluxDB lines since start: queued in the outbox, written, refused by InfluxDB (dropped), and dropped
+    because the outbox could not take them."""
 
     reachable: bool | None
     lines_queued: int
     lines_written: int
     lines_rejected: int
+    lines_dropped: int
 
 
 class OutboxOut(BaseModel):
@@ -101,6 +103,6 @@ async def outbox_stats(service: ServiceDep) -> OutboxOut:
         consumers={} if outbox is None else outbox.stats(),
         influx=None if influx is None else InfluxOut(
             reachable=influx.reachable, lines_queued=influx.stats.queued, lines_written=influx.stats.written,
-            lines_rejected=influx.stats.rejected,
+            lines_rejected=influx.stats.rejected, lines_dropped=influx.stats.dropped,
         ),
     )
