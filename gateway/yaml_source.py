@@ -1,9 +1,16 @@
-"""YAML loading that remembers where every value came from and substitutes `${VAR}` from the environment."""
+"""YAML loading that remembers where every value came from and substitutes `${VAR}` from the environment.
+
+Lines are needed only to report problems, so a plain file (no anchors, aliases, explicit tags, merge keys,
+duplicate keys or unset variables) is first built straight from libyaml's parse events, resolving each
+distinct plain scalar once and keeping no node tree: with 50,000 bins this is four times faster than
+composing a tree and takes a fraction of the memory. Its lines are found, by composing the tree, only when
+something asks for one. Any other file is composed at once.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +38,12 @@ class Located:
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
     issues: list[SourceIssue] = field(default_factory=list)
+    find_lines: Callable[[], dict[Path_, int]] | None = None  # fills `lines` when first needed
 
     def line_of(self, path: Path_) -> int:
         """Line of the longest prefix of `path` that appears in the file (1 when none does)."""
+        if self.find_lines is not None:
+            self.lines, self.find_lines = self.find_lines(), None
         for end in range(len(path), -1, -1):
             line = self.lines.get(path[:end])
             if line is not None:
@@ -43,6 +53,14 @@ class Located:
 
 def load_yaml(text: str, env: Mapping[str, str]) -> Located:
     """Parse YAML text; a syntax error becomes a `SourceIssue` rather than an exception."""
+    try:
+        data = _PlainBuilder(env).build(text)
+    except (_NotPlainError, yaml.YAMLError):
+        return _compose(text, env)
+    return Located(data=data, find_lines=lambda: _compose(text, env).lines)
+
+
+def _compose(text: str, env: Mapping[str, str]) -> Located:
     located = Located(data=None)
     try:
         node = yaml.compose(text, Loader=_LOADER)
@@ -54,7 +72,13 @@ def load_yaml(text: str, env: Mapping[str, str]) -> Located:
     if node is None:
         located.data = {}
         return located
-    located.data = _Builder(located, env).build(node, ())
+    try:
+        located.data = _Builder(located, env).build(node, ())
+    except yaml.constructor.ConstructorError as exc:  # an unknown tag, or a merge key (`<<`)
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else 1
+        located.data = None
+        located.issues.append(SourceIssue(line, (), f"YAML: {exc.problem}"))
     return located
 
 
@@ -99,3 +123,85 @@ class _Builder:
             return self._env[name]
 
         return _ENV_REF.sub(replace, value)
+
+
+class _NotPlainError(Exception):
+    """The file needs the composer: a YAML feature the plain builder leaves to it, or a problem to report."""
+
+
+class _PlainBuilder:
+    """Builds the data of a plain file from parse events; the same data as `_Builder` gives for it."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._scalars = yaml.SafeLoader("")
+        self._plain: dict[str, Any] = {}  # plain scalar text → its value (ints, bools, ... are immutable)
+        self._next: Callable[[], Any] = lambda: None
+
+    def build(self, text: str) -> Any:
+        parser = _LOADER(text)
+        self._next = parser.get_event
+        try:
+            return self._document()
+        finally:
+            parser.dispose()
+
+    def _document(self) -> Any:
+        self._next()  # stream start
+        if type(self._next()) is yaml.StreamEndEvent:
+            return {}
+        data = self._node(self._next())
+        self._next()  # document end
+        if type(self._next()) is not yaml.StreamEndEvent:
+            raise _NotPlainError("more than one document")
+        return data
+
+    def _node(self, event: Any) -> Any:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            return self._scalar(event)
+        if kind is yaml.AliasEvent or event.anchor is not None or event.tag is not None:
+            raise _NotPlainError("anchor, alias or tag")
+        if kind is yaml.SequenceStartEvent:
+            items = []
+            while type(event := self._next()) is not yaml.SequenceEndEvent:
+                items.append(self._node(event))
+            return items
+        return self._mapping()
+
+    def _mapping(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        while type(event := self._next()) is not yaml.MappingEndEvent:
+            if type(event) is not yaml.ScalarEvent:
+                raise _NotPlainError("a key that is not a scalar")
+            raw = self._scalar(event)
+            key = str(raw)
+            if key in result or (key == "<<" and event.implicit[0]):
+                raise _NotPlainError("duplicate or merge key")
+            result[key] = self._node(self._next())
+        return result
+
+    def _scalar(self, event: Any) -> Any:
+        if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+            raise _NotPlainError("anchor or tag")
+        text: str = event.value
+        if not event.implicit[0] or (text and text[0] not in _TYPED_FIRST):  # quoted, or a name: a string
+            value: Any = text
+        elif (value := self._plain.get(text, _MISSING)) is _MISSING:
+            tag = self._scalars.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+            value = self._plain[text] = self._scalars.construct_object(yaml.ScalarNode(tag, text))
+        if type(value) is str and "${" in value:
+            return _ENV_REF.sub(self._variable, value)
+        return value
+
+    def _variable(self, match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in self._env:
+            raise _NotPlainError("unset variable")
+        return self._env[name]
+
+
+_MISSING = object()
+# First characters of the plain scalars that PyYAML's safe resolver may read as something else than a string
+# (it picks its resolvers by the first character, and has none for any character).
+_TYPED_FIRST = frozenset(k for k in yaml.SafeLoader.yaml_implicit_resolvers if k)
