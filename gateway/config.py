@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from connectors.settings import InfluxConfig, OutboxConfig, WebhookConfig
 from gateway.config_base import Ident
-from gateway.floor_config import EdgeConfig, Plc, Station, cross_check_floor, point_refs
+from gateway.floor_config import (
+    EdgeConfig,
+    Plc,
+    ScaleDevice,
+    Station,
+    cross_check_floor,
+    cross_check_scales,
+    point_refs,
+)
 from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
 
@@ -183,6 +191,7 @@ class PlantConfig(_Model):
     plcs: list[Plc] = []
     stations: list[Station] = []
     edge: EdgeConfig = EdgeConfig()
+    scales: list[ScaleDevice] = []
 
     @property
     def prefix(self) -> str:
@@ -316,12 +325,14 @@ class _Entries:
     plcs: list[tuple[int, Plc]]
     stations: list[tuple[int, Station]]
     points: dict[str, bool]
+    scales: list[tuple[int, ScaleDevice]]
 
 
 def _entries_of(config: PlantConfig) -> _Entries:
     return _Entries(
         list(enumerate(config.suppliers)), list(enumerate(config.items)), list(enumerate(config.bins)),
         config.prefix, list(enumerate(config.plcs)), list(enumerate(config.stations)), point_refs(config.plcs),
+        list(enumerate(config.scales)),
     )
 
 
@@ -350,6 +361,7 @@ def _valid_entries(data: dict[str, Any]) -> _Entries:
         valid(Supplier, "suppliers"), valid(Item, "items"), valid(Bin, "bins"),
         str(prefix) if prefix else f"kanban/{site}", valid(Plc, "plcs"), valid(Station, "stations"),
         point_refs(raw_plcs if isinstance(raw_plcs := data.get("plcs"), list) else []),
+        valid(ScaleDevice, "scales"),
     )
 
 
@@ -372,6 +384,7 @@ def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
         if topic in topics:
             problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {topics[topic]}"))
         topics.setdefault(topic, b.id)
+    problems += cross_check_scales(entries.scales, {b.id for _, b in entries.bins})
     return problems + cross_check_floor(entries.plcs, entries.stations, entries.points)
 
 

@@ -114,9 +114,43 @@ class Plc(_Model):
 
 
 class EdgeConfig(_Model):
-    """Device adapters: run by `kanban-edge edge`, or inside the gateway process."""
+    """Device adapters (Modbus pollers, MT-SICS scales): run by `kanban-edge edge`, or inside the gateway."""
 
-    modbus_in_gateway: bool = False
+    in_gateway: bool = False
+
+
+class ScaleDevice(_Model):
+    """A Mettler Toledo scale spoken to over MT-SICS (TCP or serial); its weights go to its bin's scale topic."""
+
+    bin: Ident
+    protocol: Literal["mt-sics"] = "mt-sics"
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    serial: SerialConfig | None = None
+    command: Literal["SI", "S"] = "SI"
+    poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    timeout_s: float = Field(default=2.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ScaleDevice:
+        if (self.host is None) == (self.serial is None):
+            raise ValueError("give host and port (TCP) or serial, exactly one of them")
+        if self.host is not None and self.port is None:
+            raise ValueError("a TCP scale needs its port")
+        return self
+
+
+def cross_check_scales(scales: Iterable[tuple[int, ScaleDevice]], bin_ids: set[str]) -> list[tuple[Path_, str]]:
+    """A scale device names a configured bin, and no bin has two."""
+    problems: list[tuple[Path_, str]] = []
+    seen: set[str] = set()
+    for i, scale in scales:
+        if scale.bin not in bin_ids:
+            problems.append((("scales", i, "bin"), f"unknown bin {scale.bin!r}"))
+        elif scale.bin in seen:
+            problems.append((("scales", i, "bin"), f"bin {scale.bin!r} already has a scale device"))
+        seen.add(scale.bin)
+    return problems
 
 
 PointRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-9][A-Za-z0-9_.:-]*$")]

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from connectors.hub import Connectors
-from edge.runner import start_pollers
+from edge.runner import start_adapters
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
@@ -118,8 +118,8 @@ class Service:
                     tasks.create_task(self.api.run(), name="http-api"),
                     tasks.create_task(self.connectors.run(), name="connectors"),
                 ]
-                if self.config.edge.modbus_in_gateway:
-                    workers += start_pollers(tasks, self.config, self.link.publish)
+                if self.config.edge.in_gateway:
+                    workers += start_adapters(tasks, self.config, self.link.publish)
                 await stop.wait()
                 log.info("stopping")
                 await self._final_snapshot()

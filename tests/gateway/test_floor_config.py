@@ -121,3 +121,26 @@ def test_material_call_names_a_configured_point(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(replace_line(GOOD, 27, "    hysteresis: 5\n    material_call: press1/temperature"))
     assert load_config(path).stations[0].material_call == "press1/temperature"
+
+
+SCALES = """\
+site: t
+items:
+  - {sku: BOLT, unit_weight_g: 10}
+bins:
+  - {id: B1, sku: BOLT, line: L1, station: S1, container_qty: 100, reorder_point: 30}
+scales:
+  - {bin: B1, host: 10.0.0.50, port: 4305}
+  - {bin: B9, serial: {port: /dev/ttyUSB0, baudrate: 9600, parity: N}}
+  - {bin: B1, serial: {port: /dev/ttyUSB1}}
+  - {bin: B1, host: 10.0.0.51}
+"""
+
+
+def test_scale_devices_are_checked(tmp_path: Path) -> None:
+    issues = {(i.line, i.path): i.reason for i in issues_of(tmp_path, SCALES)}
+    assert issues == {
+        (8, "scales[1].bin"): "unknown bin 'B9'",
+        (9, "scales[2].bin"): "bin 'B1' already has a scale device",
+        (10, "scales[3]"): "a TCP scale needs its port",
+    }

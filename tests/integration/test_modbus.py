@@ -137,7 +137,7 @@ def test_counters_rollover_reset_and_plc_restart_reach_station_wip(
 
 
 def test_pollers_can_run_inside_the_gateway(plc: PlcServer, plant: Gateway) -> None:
-    plant.config.write_text(plant.config.read_text() + "edge: {modbus_in_gateway: true}\n")
+    plant.config.write_text(plant.config.read_text() + "edge: {in_gateway: true}\n")
     plant.start()
     wait_for(lambda: plant.get("/api/v1/counters").json()["processed_since_start"] >= 9, what="first values")
     plc.write(21, [5])

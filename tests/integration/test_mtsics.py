@@ -1,0 +1,94 @@
+"""An MT-SICS scale (TCP device simulator) through `kanban-edge edge` and a real mosquitto to its bin."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Broker, Gateway, free_port, messages, wait_for
+from tests.edge.mtsics_simulator import MtSicsSimulator
+
+pytestmark = pytest.mark.integration
+
+PLANT = """
+site: {site}
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
+storage: {{path: "{db}", snapshot_interval_s: 0.5}}
+api: {{host: 127.0.0.1, port: {api_port}}}
+items:
+  - {{sku: BOLT, unit_weight_g: 10}}
+bins:
+  - {{id: B1, sku: BOLT, line: L1, station: S1, container_qty: 100, reorder_point: 30, scale: {{tare_g: 500}}}}
+scales:
+  - {{bin: B1, host: 127.0.0.1, port: {scale_port}, poll_interval_s: 0.1, timeout_s: 1}}
+"""
+
+
+@pytest.fixture
+def scale() -> Iterator[MtSicsSimulator]:
+    simulator = MtSicsSimulator(free_port())
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def plant(broker: Broker, scale: MtSicsSimulator, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    site = f"s{abs(hash(request.node.nodeid)) % 10**8}"
+    api_port = free_port()
+    config = tmp_path / "plant.yaml"
+    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port,
+                                   scale_port=scale.port))
+    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw.start()
+    yield gw
+    gw.kill(signal.SIGTERM)
+
+
+def test_weights_reach_the_bin_and_conditions_are_states_not_crashes(
+    broker: Broker, scale: MtSicsSimulator, plant: Gateway
+) -> None:
+    edge = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "edge", "--config", str(plant.config)],
+        cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        def pieces() -> object:
+            return plant.get("/api/v1/bins/B1").json()["pieces"]
+
+        scale.reply = b"S S    1.2500 kg"  # 1250 g gross, 500 g tare: 75 pieces
+        wait_for(lambda: pieces() == 75, what="the stable weight in the bin")
+        sub = broker.subscribe(f"{plant.prefix}/scale/B1", count=1)
+        [(_, body)] = messages(sub)
+        assert (body["weight_g"], body["stable"]) == (1250.0, True)
+
+        for condition in (b"S I", b"S +", b"S -", b"ES", b"garbage"):
+            scale.reply = condition
+            count = len(scale.commands)
+            wait_for(lambda n=count: len(scale.commands) > n + 2, what="the scale to be asked again")
+        scale.reply = b"S D     905.00 g"  # dynamic: still moving
+        sub = broker.subscribe(f"{plant.prefix}/scale/B1", count=1)
+        [(_, body)] = messages(sub)
+        assert (body["weight_g"], body["stable"]) == (905.0, False)
+        wait_for(lambda: pieces() == 40, what="the dynamic weight shown as the level")
+        assert set(scale.commands) == {b"SI"}
+
+        scale.stop()  # the scale is switched off and on again
+        scale.reply = b"S S     800.00 g"
+        scale.start()
+        wait_for(lambda: pieces() == 30, what="weights again after the scale came back")
+    finally:
+        edge.send_signal(signal.SIGTERM)
+        _, err = edge.communicate(timeout=15)
+    log = err.decode()
+    for state in ("busy", "overload", "underload", "syntax_error", "unrecognised"):
+        assert f"scale of bin B1: {state}" in log
+    assert "scale of bin B1 lost at 127.0.0.1" in log
+    assert "Traceback" not in log
+    assert edge.returncode == 0
