@@ -5,6 +5,9 @@ every `heartbeat_s`. `<prefix>/plc/<plc>/status` says `{"online": false, "error"
 be reached (again every heartbeat) and `{"online": true}` once it answers. A point the PLC refuses (an
 address outside its map, a Modbus exception) is reported by name and left out until the next reconnect;
 the other points keep being read.
+
+Stack lights wired to the PLC are set to their station's Andon colour (`light`): a write that fails is
+retried on every poll, and after a reconnect every light is written again (the PLC may have restarted).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pymodbus.exceptions import ModbusException
 from edge.adapter import Publish
 from edge.read_plan import ReadRequest, plan_reads
 from edge.register_codec import CodecError, decode
-from gateway.floor_config import STATUS_POINT, Plc, Point
+from gateway.floor_config import LIGHT_CODES, STATUS_POINT, Plc, Point, StackLight
 from gateway.messages import iso
 from gateway.mqtt_link import backoff_s
 
@@ -70,6 +73,20 @@ class PlcPoller:
         self._status: tuple[bool, str, float] | None = None
         self._bad: dict[str, str] = {}  # point → why the PLC refused it, until the next reconnect
         self._polled = False  # whether the current session read the PLC at least once
+        self._lights = {light.station: light for light in plc.lights}
+        self._wanted: dict[str, str] = {}  # station → colour its light should show
+        self._shown: dict[str, str] = {}  # station → colour written in this session
+        self._refused_lights: set[tuple[str, str]] = set()  # (station, colour) writes the PLC refused, logged once
+
+    @property
+    def stations(self) -> set[str]:
+        """The stations (`<line>/<station>`) whose stack lights this PLC drives."""
+        return set(self._lights)
+
+    def light(self, station: str, colour: str) -> None:
+        """Show `colour` on the station's stack light (written on the next poll)."""
+        if station in self._lights:
+            self._wanted[station] = colour
 
     async def run(self, publish: Publish) -> None:
         """Poll until cancelled."""
@@ -90,6 +107,7 @@ class PlcPoller:
     async def _session(self, client: ModbusClient, publish: Publish) -> None:
         self._polled = False
         self._bad.clear()
+        self._shown.clear()
         if not await client.connect():
             raise DeviceError(f"cannot connect to {self._where()}")
         plan = plan_reads(self.plc.points)
@@ -97,6 +115,7 @@ class PlcPoller:
         while True:
             started = loop.time()
             plan = await self._poll(client, plan, publish)
+            await self._write_lights(client)
             self._polled = True
             self._report(publish, online=True)
             await asyncio.sleep(max(0.0, started + self.plc.poll_interval_s - loop.time()))
@@ -124,14 +143,45 @@ class PlcPoller:
             answer = await read(request.address, count=request.count, device_id=self.plc.device_id)
         except (ModbusException, OSError, TimeoutError) as exc:
             raise DeviceError(f"{self._where()}: {exc}") from exc
+        self._check(answer, f"reading {request.describe()}")
+        if request.table in ("coil", "discrete"):
+            return list(answer.bits[: request.count])
+        return list(answer.registers)
+
+    async def _write_lights(self, client: ModbusClient) -> None:
+        for station, colour in list(self._wanted.items()):
+            if self._shown.get(station) == colour:
+                continue
+            try:
+                await self._write_light(client, self._lights[station], colour)
+            except RegisterMapError as exc:
+                if (station, colour) not in self._refused_lights:
+                    log.error("PLC %s stack light of %s: %s; check the light's coils or register", self.plc.id,
+                              station, exc)
+                    self._refused_lights.add((station, colour))
+                continue
+            self._shown[station] = colour
+
+    async def _write_light(self, client: ModbusClient, light: StackLight, colour: str) -> None:
+        what, device = f"writing the stack light of {light.station}", self.plc.device_id
+        try:
+            if light.holding_register is not None:
+                answer = await client.write_register(light.holding_register, LIGHT_CODES[colour], device_id=device)
+                self._check(answer, what)
+                return
+            assert light.coils is not None
+            for lamp, address in light.coils.model_dump().items():
+                if address is not None:
+                    self._check(await client.write_coil(address, lamp == colour, device_id=device), what)
+        except (ModbusException, OSError, TimeoutError) as exc:
+            raise DeviceError(f"{self._where()}: {exc}") from exc
+
+    def _check(self, answer: Any, what: str) -> None:
         if answer.isError():
             code = getattr(answer, "exception_code", 0)
             if code in _MAP_ERRORS:
                 raise RegisterMapError(f"Modbus exception {code} ({_MAP_ERRORS[code]})")
-            raise DeviceError(f"{self._where()}: Modbus exception {code} reading {request.describe()}")
-        if request.table in ("coil", "discrete"):
-            return list(answer.bits[: request.count])
-        return list(answer.registers)
+            raise DeviceError(f"{self._where()}: Modbus exception {code} {what}")
 
     def _refused(self, request: ReadRequest, reason: str) -> list[ReadRequest]:
         if len(request.points) > 1:

@@ -1,15 +1,21 @@
-"""`kanban-edge edge`: the plant file's device adapters (Modbus pollers, MT-SICS scales) on one broker link."""
+"""`kanban-edge edge`: the plant file's device adapters (Modbus pollers, MT-SICS scales) on one broker link.
+
+Stack lights follow the retained Andon topics `<prefix>/andon/<line>/<station>`: the link subscribes to those
+of the lights configured on the PLCs and hands each colour to the PLC's poller.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Iterable
 
 from edge.adapter import DeviceAdapter, Publish
 from edge.modbus_poller import PlcPoller
 from edge.mtsics_scale import MtSicsScale
 from gateway.config import PlantConfig
-from gateway.mqtt_link import MqttLink
+from gateway.mqtt_link import Ack, MqttLink
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +33,42 @@ def adapters(config: PlantConfig) -> list[DeviceAdapter]:
     return found
 
 
-def start_adapters(tasks: asyncio.TaskGroup, config: PlantConfig, publish: Publish) -> list[asyncio.Task[None]]:
+def start_adapters(
+    tasks: asyncio.TaskGroup, running: Iterable[DeviceAdapter], publish: Publish
+) -> list[asyncio.Task[None]]:
     """Start every adapter in `tasks`, one named task each: a device that hangs never stalls another."""
-    return [tasks.create_task(a.run(publish), name=a.name) for a in adapters(config)]
+    return [tasks.create_task(a.run(publish), name=a.name) for a in running]
+
+
+def show_colour(running: Iterable[DeviceAdapter], station: str, colour: str) -> None:
+    """Hand a station's Andon colour to the poller whose PLC drives its stack light."""
+    for adapter in running:
+        if isinstance(adapter, PlcPoller):
+            adapter.light(station, colour)
 
 
 async def run_edge(config: PlantConfig, stop: asyncio.Event) -> None:
     """Run the adapters until `stop` is set."""
+    running = adapters(config)
+    andon = f"{config.prefix}/andon/"
+    lights = sorted(andon + s for a in running if isinstance(a, PlcPoller) for s in a.stations)
+
+    def on_message(topic: str, payload: bytes, ack: Ack | None) -> None:
+        try:
+            colour = json.loads(payload)["colour"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring an Andon message on %s that has no colour", topic)
+        else:
+            show_colour(running, topic.removeprefix(andon), str(colour))
+        if ack is not None:
+            ack()  # the broker keeps the colour retained, so nothing is lost by acknowledging now
+
     link = MqttLink(
-        settings=config.mqtt, client_id=f"{config.client_id}-edge", subscriptions=[], handler=lambda *_: None
+        settings=config.mqtt, client_id=f"{config.client_id}-edge", subscriptions=lights, handler=on_message
     )
     async with asyncio.TaskGroup() as tasks:
-        workers = [tasks.create_task(link.run(), name="mqtt-link"), *start_adapters(tasks, config, link.publish)]
-        log.info("running %d device adapter(s)", len(workers) - 1)
+        workers = [tasks.create_task(link.run(), name="mqtt-link"), *start_adapters(tasks, running, link.publish)]
+        log.info("running %d device adapter(s), %d stack light(s)", len(running), len(lights))
         await stop.wait()
         for task in workers:
             task.cancel()

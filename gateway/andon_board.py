@@ -57,9 +57,9 @@ class AndonBoard:
             material_call=self._floor.material_calls.get(station_id, False),
         )
 
-    def refresh(self, now: float) -> None:
-        """Stage an `andon_changed` event for every station whose colour changed."""
-        events = []
+    def refresh(self, now: float) -> list[AndonChanged]:
+        """Stage an `andon_changed` event for every station whose colour changed; returns those changes."""
+        events: list[AndonChanged] = []
         for key in self._bins:
             colour = andon_colour(self.inputs(key))
             previous = self.colours.get(key)
@@ -68,3 +68,4 @@ class AndonBoard:
                 events.append(AndonChanged(subject=key, ts=now, colour=colour, previous=previous))
         if events:
             self._committer.stage_floor(FloorChange(events=list(events)), [self._floor.body(e) for e in events])
+        return events

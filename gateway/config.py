@@ -25,6 +25,7 @@ from gateway.floor_config import (
     ScaleDevice,
     Station,
     cross_check_floor,
+    cross_check_lights,
     cross_check_scales,
     point_refs,
 )
@@ -385,6 +386,8 @@ def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
             problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {topics[topic]}"))
         topics.setdefault(topic, b.id)
     problems += cross_check_scales(entries.scales, {b.id for _, b in entries.bins})
+    andon = {f"{b.line}/{b.station}" for _, b in entries.bins} | {f"{s.line}/{s.id}" for _, s in entries.stations}
+    problems += cross_check_lights(entries.plcs, andon)
     return problems + cross_check_floor(entries.plcs, entries.stations, entries.points)
 
 

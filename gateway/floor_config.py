@@ -82,6 +82,36 @@ class SerialConfig(_Model):
     bytesize: Literal[7, 8] = 8
 
 
+StationKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+"""A station as its Andon topic names it: `<line>/<station>`."""
+
+LIGHT_CODES = {"green": 1, "yellow": 2, "red": 3, "blue": 4}
+"""What a stack light's `holding_register` is set to for each colour."""
+
+
+class LampCoils(_Model):
+    """The coil that lights each lamp of a stack light (a lamp not wired: leave it out)."""
+
+    green: int | None = Field(default=None, ge=0, le=65535)
+    yellow: int | None = Field(default=None, ge=0, le=65535)
+    red: int | None = Field(default=None, ge=0, le=65535)
+    blue: int | None = Field(default=None, ge=0, le=65535)
+
+
+class StackLight(_Model):
+    """An Andon stack light wired to a PLC: one coil per lamp, or one holding register set to a colour code."""
+
+    station: StationKey
+    coils: LampCoils | None = None
+    holding_register: int | None = Field(default=None, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _one_output(self) -> StackLight:
+        if (self.coils is None) == (self.holding_register is None):
+            raise ValueError("give coils (one per lamp) or holding_register (a colour code), exactly one of them")
+        return self
+
+
 class Plc(_Model):
     """A PLC: polled over Modbus TCP (`host`) or RTU (`serial`), or publishing its points on MQTT itself."""
 
@@ -95,11 +125,14 @@ class Plc(_Model):
     heartbeat_s: float = Field(default=30.0, gt=0, le=3600)
     offline_after_s: float | None = Field(default=None, gt=0)
     points: list[Point] = []
+    lights: list[StackLight] = []
 
     @model_validator(mode="after")
     def _one_transport(self) -> Plc:
         if self.host is not None and self.serial is not None:
             raise ValueError("give host (Modbus TCP) or serial (Modbus RTU), not both")
+        if self.lights and not self.polled:
+            raise ValueError("stack lights need a PLC the poller reaches (host or serial)")
         return self
 
     @property
@@ -138,6 +171,20 @@ class ScaleDevice(_Model):
         if self.host is not None and self.port is None:
             raise ValueError("a TCP scale needs its port")
         return self
+
+
+def cross_check_lights(plcs: Iterable[tuple[int, Plc]], stations: set[str]) -> list[tuple[Path_, str]]:
+    """A stack light shows a station that has an Andon colour (a configured station or bins' line/station)."""
+    problems: list[tuple[Path_, str]] = []
+    seen: set[str] = set()
+    for i, plc in plcs:
+        for j, light in enumerate(plc.lights):
+            if light.station not in stations:
+                problems.append((("plcs", i, "lights", j, "station"), f"no station {light.station} (line/station)"))
+            elif light.station in seen:
+                problems.append((("plcs", i, "lights", j, "station"), f"{light.station} already has a stack light"))
+            seen.add(light.station)
+    return problems
 
 
 def cross_check_scales(scales: Iterable[tuple[int, ScaleDevice]], bin_ids: set[str]) -> list[tuple[Path_, str]]:

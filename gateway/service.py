@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from connectors.hub import Connectors
-from edge.runner import start_adapters
+from edge.runner import adapters, show_colour, start_adapters
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
@@ -90,6 +90,7 @@ class Service:
         }
         routes.update(self.floor.routes())
         self.andon = AndonBoard(config=config, engine=self.engine, floor=self.floor, committer=self.committer)
+        self._adapters = adapters(config) if config.edge.in_gateway else []
         unknown = [
             UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
@@ -118,8 +119,7 @@ class Service:
                     tasks.create_task(self.api.run(), name="http-api"),
                     tasks.create_task(self.connectors.run(), name="connectors"),
                 ]
-                if self.config.edge.in_gateway:
-                    workers += start_adapters(tasks, self.config, self.link.publish)
+                workers += start_adapters(tasks, self._adapters, self.link.publish)
                 await stop.wait()
                 log.info("stopping")
                 await self._final_snapshot()
@@ -137,7 +137,8 @@ class Service:
                 body = event_body(event, self.contexts[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(self.clock())
-            self.andon.refresh(self.clock())
+            for change in self.andon.refresh(self.clock()):
+                show_colour(self._adapters, change.subject, change.colour)
 
     async def _snapshot_loop(self) -> None:
         while True:

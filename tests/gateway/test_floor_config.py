@@ -144,3 +144,21 @@ def test_scale_devices_are_checked(tmp_path: Path) -> None:
         (9, "scales[2].bin"): "bin 'B1' already has a scale device",
         (10, "scales[3]"): "a TCP scale needs its port",
     }
+
+
+def test_stack_lights_are_checked(tmp_path: Path) -> None:
+    lights = (
+        "    lights:\n"
+        "      - {station: L1/S1, coils: {red: 10, green: 11}}\n"
+        "      - {station: L9/S1, holding_register: 50}\n"
+        "      - {station: L1/S1, holding_register: 51}\n"
+    )
+    text = GOOD.replace("stations:\n", lights + "stations:\n")
+    issues = {(i.line, i.path): i.reason for i in issues_of(tmp_path, text)}
+    assert issues == {
+        (22, "plcs[0].lights[1].station"): "no station L9/S1 (line/station)",
+        (23, "plcs[0].lights[2].station"): "L1/S1 already has a stack light",
+    }
+    [issue] = issues_of(tmp_path, GOOD.replace("stations:\n", "    lights:\n      - {station: L1/S1}\nstations:\n"))
+    assert (issue.path, issue.line) == ("plcs[0].lights[0]", 21)
+    assert issue.reason == "give coils (one per lamp) or holding_register (a colour code), exactly one of them"

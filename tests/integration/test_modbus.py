@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from edge.register_codec import encode
@@ -144,3 +145,41 @@ def test_pollers_can_run_inside_the_gateway(plc: PlcServer, plant: Gateway) -> N
     plc.write(20, [12])
     wait_for(lambda: plant.get("/api/v1/stations").json()["stations"][0]["units_in"] == 12, what="WIP counted")
     assert plant.get("/api/v1/stations").json()["stations"][0]["wip"] == 7
+
+
+LIGHTS = """\
+    lights:
+      - {station: L1/S1, coils: {green: 10, yellow: 11, red: 12, blue: 13}}
+      - {station: L1/S2, holding_register: 50}
+stations:
+  - {id: S2, line: L1}
+"""
+
+
+def test_stack_lights_follow_andon_and_are_rewritten_after_a_plc_restart(plc: PlcServer, plant: Gateway) -> None:
+    plant.config.write_text(plant.config.read_text().replace("stations:\n", LIGHTS))
+    lights = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "edge", "--config", str(plant.config)],
+        cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        plant.start()
+        lamps = ["green", "yellow", "red", "blue"]
+
+        def shown() -> tuple[str, int]:
+            coils = plc.read_coils(10, 4)
+            lit = [lamp for lamp, on in zip(lamps, coils, strict=True) if on]
+            return ",".join(lit), plc.read_holding(50, 1)[0]
+
+        wait_for(lambda: shown() == ("green", 1), what="green on both lights")
+        httpx.post(f"{plant.api}/api/v1/stations/S1/wip", json={"wip": 100}, timeout=5)
+        wait_for(lambda: shown() == ("red", 1), what="red on the light of S1")
+
+        plc.stop()  # the PLC restarts and comes back with its outputs off
+        plc.coils = [False] * len(plc.coils)
+        plc.holding_registers[50] = 0
+        plc.start()
+        wait_for(lambda: shown() == ("red", 1), what="the lights written again after the PLC came back")
+    finally:
+        lights.send_signal(signal.SIGTERM)
+        lights.wait(timeout=15)
