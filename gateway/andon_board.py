@@ -19,7 +19,7 @@ from rules.scale_bin import BinState
 
 def bin_calls(state: BinState) -> tuple[int, int | None]:
     """Open kanban cards and pieces of a bin: the one place that reads a bin's card state."""
-    return (0 if state.open_signal is None else 1), state.pieces
+    return len(state.open_cards), state.pieces
 
 
 class AndonBoard:

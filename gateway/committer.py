@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from gateway.card_store import IdempotentAnswer
 from gateway.mqtt_link import Ack
 from gateway.store import Batch, Store, StoreError
 from rules.events import Event
@@ -53,6 +54,11 @@ class Committer:
     def stage_floor(self, change: FloorChange, bodies: list[dict[str, Any]]) -> None:
         """Add a shop-floor change (events with their bodies, counter and station states) to the next transaction."""
         self._batch.floor.add(change, bodies)
+        self._kick()
+
+    def stage_answer(self, answer: IdempotentAnswer) -> None:
+        """Keep an API answer (by its `Idempotency-Key`) in the same transaction as its effects."""
+        self._batch.answers.append(answer)
         self._kick()
 
     async def commit(self) -> None:

@@ -162,6 +162,9 @@ class Bin(_Model):
     scale: ScaleConfig = ScaleConfig()
     debounce: Debounce = Debounce()
     stale_after_s: float = Field(default=300.0, gt=0, le=7 * 86400)
+    safety_stock: int = Field(default=0, ge=0)
+    receive_by_scale: bool = True
+    receive_tolerance: float = Field(default=0.25, gt=0, lt=0.5)
 
     @property
     def capacity(self) -> int:
@@ -236,6 +239,9 @@ class PlantConfig(_Model):
                 debounce_readings=b.debounce.readings,
                 stale_after_s=b.stale_after_s,
                 zero_tolerance_g=b.scale.zero_tolerance_g,
+                safety_stock=b.safety_stock,
+                receive_tolerance=b.receive_tolerance,
+                receive_by_scale=b.receive_by_scale,
             )
             for b in self.bins
         ]
@@ -409,10 +415,17 @@ def _thresholds(b: Bin) -> list[tuple[str, str]]:
         )
     if b.capacity < b.container_qty:
         problems.append(("capacity_pieces", f"must hold at least one container ({b.container_qty})"))
+    if b.safety_stock > b.reorder_point:
+        problems.append(("safety_stock", f"must not be above reorder_point ({b.safety_stock} > {b.reorder_point})"))
     if b.reset_point is None and problems:
         return problems  # the derived reset point follows from the error above
     if b.reset <= b.reorder_point:
         problems.append(("reset_point", f"must be above reorder_point ({b.reset} <= {b.reorder_point})"))
     elif b.reset >= b.capacity:
         problems.append(("reset_point", f"must be below the bin's capacity ({b.reset} >= {b.capacity})"))
+    elif b.cards > 1 and b.reset - b.reorder_point >= b.container_qty:
+        problems.append(
+            ("reset_point", f"must be less than a container above reorder_point when the loop has several cards"
+             f" ({b.reset} >= {b.reorder_point + b.container_qty})")
+        )
     return problems

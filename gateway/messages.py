@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.store import BinContext
-from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
+from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 
 DEADLETTER_PAYLOAD_BYTES = 1024
 
@@ -26,11 +26,14 @@ def event_body(event: Event, ctx: BinContext, site: str) -> dict[str, Any]:
     match event:
         case SignalReleased():
             body |= {
-                "signal_id": event.signal_id, "sku": ctx.sku, "line": ctx.line, "station": ctx.station,
-                "supplier": ctx.supplier, "quantity": ctx.quantity, "pieces": event.pieces,
+                "signal_id": event.signal_id, "card": event.card, "sku": ctx.sku, "line": ctx.line,
+                "station": ctx.station, "supplier": ctx.supplier, "quantity": ctx.quantity, "pieces": event.pieces,
+                "by": event.by, "urgent": event.urgent, "stockout": event.stockout,
             }
-        case SignalClosed():
-            body |= {"signal_id": event.signal_id, "pieces": event.pieces, "reason": event.reason}
+        case SignalChanged():
+            body |= {"signal_id": event.signal_id, "card": event.card, "by": event.by, "pieces": event.pieces}
+            optional = {"quantity": event.quantity, "asn": event.asn, "reason": event.reason}
+            body |= {key: value for key, value in optional.items() if value is not None}
         case SensorStale():
             body |= {"alarm": "sensor_stale", "last_seen": iso(event.last_seen)}
         case SensorRecovered():

@@ -15,6 +15,7 @@ from edge.runner import adapters, show_colour, start_adapters
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
+from gateway.card_actions import CardActions
 from gateway.committer import Committer
 from gateway.config import PlantConfig
 from gateway.ingest import Ingest, IngestLimits, TopicHandler, UnknownTopic
@@ -58,6 +59,7 @@ class Service:
         self.started_at = clock()
         self.item_config = items = config.items_by_sku
         self.bin_config = {b.id: b for b in config.bins}
+        self.supplier_config = {s.id: s for s in config.suppliers}
         self.contexts = {
             b.id: BinContext(sku=b.sku, line=b.line, station=b.station, supplier=items[b.sku].supplier,
                              quantity=b.container_qty)
@@ -99,6 +101,10 @@ class Service:
             routes=routes, unknown=unknown,
             committer=self.committer, rejections=self.rejections,
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
+        )
+        self.card_actions = CardActions(
+            engine=self.engine, store=self.store, committer=self.committer, contexts=self.contexts,
+            site=config.site, clock=clock,
         )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
         self._in_transit: set[int] = set()

@@ -14,8 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.card_store import (
+    CARDS_MIGRATION,
+    STATE_SQL,
+    IdempotentAnswer,
+    SignalQuery,
+    query_signals,
+    signal_record,
+    state_of,
+    state_row,
+    write_answer,
+    write_change,
+    write_release,
+)
 from gateway.floor_store import FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
-from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
+from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 from rules.scale_bin import BinState
 
 _SCHEMA = """
@@ -47,6 +60,7 @@ CREATE TABLE IF NOT EXISTS rejections (reason TEXT PRIMARY KEY, count INTEGER NO
 _MIGRATIONS = (
     _SCHEMA,  # 1: bins, signals, alarms of bins, events, rejections
     FLOOR_MIGRATION,  # 2: stations, counters; alarms keyed by subject, with acknowledgement
+    CARDS_MIGRATION,  # 3: loops of N cards, the signal lifecycle, transitions, idempotent answers
 )
 """Schema steps in order: a database at version n runs steps n+1 onwards, each in its own transaction."""
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -75,6 +89,7 @@ class Batch:
     states: dict[str, BinState] = field(default_factory=dict)
     rejections: dict[str, int] = field(default_factory=dict)
     published: list[int] = field(default_factory=list)  # event seqs that went out on MQTT
+    answers: list[IdempotentAnswer] = field(default_factory=list)  # API answers to keep with their effects
     heartbeat: float | None = None  # written even when nothing else is, so a dead disk shows in /healthz
     floor: FloorBatch = field(default_factory=FloorBatch)
 
@@ -119,10 +134,9 @@ class Store:
             with _transaction(self._writer) as cur:
                 for event, body in batch.events:
                     self._apply(cur, event, body)
-                cur.executemany(
-                    "INSERT OR REPLACE INTO bin_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_state_row(bin_id, st) for bin_id, st in batch.states.items()],
-                )
+                cur.executemany(STATE_SQL, [state_row(bin_id, st) for bin_id, st in batch.states.items()])
+                for answer in batch.answers:
+                    write_answer(cur, answer)
                 cur.executemany(
                     "INSERT INTO rejections VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET count = ?",
                     [(reason, n, n) for reason, n in batch.rejections.items()],
@@ -142,19 +156,9 @@ class Store:
         body["seq"] = cur.lastrowid
         match event:
             case SignalReleased():
-                ctx = self._contexts[event.bin_id]
-                cur.execute(
-                    "INSERT OR IGNORE INTO signals (id, bin_id, sku, line, station, supplier, quantity, status,"
-                    " released_at, pieces_at_release) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-                    (event.signal_id, event.bin_id, ctx.sku, ctx.line, ctx.station, ctx.supplier,
-                     ctx.quantity, event.ts, event.pieces),
-                )
-            case SignalClosed():
-                cur.execute(
-                    "UPDATE signals SET status = 'closed', closed_at = ?, pieces_at_close = ?, close_reason = ?"
-                    " WHERE id = ? AND status = 'open'",
-                    (event.ts, event.pieces, event.reason, event.signal_id),
-                )
+                write_release(cur, event, self._contexts[event.bin_id])
+            case SignalChanged():
+                write_change(cur, event)
             case SensorStale():
                 cur.execute(
                     "INSERT OR IGNORE INTO alarms (subject, kind, status, raised_at)"
@@ -176,31 +180,26 @@ class Store:
 
     def bin_states(self) -> dict[str, BinState]:
         """The saved state of every bin."""
-        rows = self._query("SELECT * FROM bin_state")
-        return {
-            r["bin_id"]: BinState(
-                armed=bool(r["armed"]), open_signal=r["open_signal"], signals_released=r["signals_released"],
-                stale=bool(r["stale"]), pieces=r["pieces"], weight_g=r["weight_g"], last_ts=r["last_ts"],
-                last_seen=r["last_seen"],
-            )
-            for r in rows
-        }
+        return {r["bin_id"]: state_of(r) for r in self._query("SELECT * FROM bin_state")}
 
     def rejection_counts(self) -> dict[str, int]:
         """Saved rejection counters by reason."""
         return {r["reason"]: r["count"] for r in self._query("SELECT reason, count FROM rejections")}
 
-    def signals(self, status: str, limit: int) -> list[dict[str, Any]]:
-        """Signals, newest first; status is open, closed or all."""
-        where = "" if status == "all" else "WHERE status = ?"
-        args: tuple[Any, ...] = () if status == "all" else (status,)
-        rows = self._query(f"SELECT * FROM signals {where} ORDER BY released_at DESC LIMIT ?", (*args, limit))  # noqa: S608
-        return [dict(r) for r in rows]
+    def signals(self, query: SignalQuery) -> list[dict[str, Any]]:
+        """Signals matching `query`, newest first, each with its transitions."""
+        with self._read_lock:
+            return query_signals(self._reader.cursor(), query)
 
     def signal(self, signal_id: str) -> dict[str, Any] | None:
-        """One signal, or None."""
-        rows = self._query("SELECT * FROM signals WHERE id = ?", (signal_id,))
-        return dict(rows[0]) if rows else None
+        """One signal with its transitions, or None."""
+        with self._read_lock:
+            return signal_record(self._reader.cursor(), signal_id)
+
+    def idempotent_answer(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        """The request an `Idempotency-Key` was first used for and the signal it answered, or None."""
+        rows = self._query("SELECT request, answer FROM idempotency WHERE key = ?", (key,))
+        return (rows[0]["request"], json.loads(rows[0]["answer"])) if rows else None
 
     def unpublished_events(self, limit: int = 1000) -> list[tuple[int, str, str]]:
         """Committed events not yet published on MQTT: (seq, bin_id, body)."""
@@ -246,8 +245,3 @@ class _transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-
-
-def _state_row(bin_id: str, st: BinState) -> tuple[Any, ...]:
-    return (bin_id, int(st.armed), st.open_signal, st.signals_released, int(st.stale), st.pieces,
-            st.weight_g, st.last_ts, st.last_seen)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from rules.events import Event
+from rules.cards import Action, Refusal
+from rules.events import Event, SignalChanged, SignalReleased
 from rules.scale_bin import BinSpec, BinState, Reading, ScaleBin, Verdict
 
 
@@ -35,13 +36,34 @@ class Engine:
         """A copy of a bin's state, safe to hand to another thread."""
         return replace(self._bins[bin_id].state)
 
-    def on_reading(self, bin_id: str, reading: Reading, now: float) -> tuple[Verdict, tuple[Event, ...]]:
-        """Apply a reading to its bin."""
+    def _bin(self, bin_id: str) -> ScaleBin:
         try:
-            scale_bin = self._bins[bin_id]
+            return self._bins[bin_id]
         except KeyError as exc:
             raise UnknownBinError(bin_id) from exc
-        return scale_bin.on_reading(reading, now)
+
+    def open_cards(self, bin_id: str) -> int:
+        """How many of a loop's cards are out for replenishment."""
+        return self._bin(bin_id).open_cards
+
+    def on_reading(self, bin_id: str, reading: Reading, now: float) -> tuple[Verdict, tuple[Event, ...]]:
+        """Apply a reading to its bin."""
+        return self._bin(bin_id).on_reading(reading, now)
+
+    def act(
+        self, bin_id: str, signal_id: str, action: Action, now: float, *, by: str, quantity: int | None = None,
+        asn: str | None = None,
+    ) -> SignalChanged | Refusal | None:
+        """Move an open signal of a loop on; None when it is not open."""
+        return self._bin(bin_id).act(signal_id, action, now, by=by, quantity=quantity, asn=asn)
+
+    def post_card(self, bin_id: str, number: int, now: float, *, by: str) -> SignalReleased | None:
+        """A card seen at a kanban post: release it unless it is already out."""
+        return self._bin(bin_id).post_card(number, now, by=by)
+
+    def receive_card(self, bin_id: str, number: int | None, now: float, *, by: str) -> SignalChanged | None:
+        """A card (or, when None, the loop's oldest open card) arrived full: receive it."""
+        return self._bin(bin_id).receive_card(number, now, by=by)
 
     def tick(self, now: float) -> list[Event]:
         """Advance time: returns the sensor-stale alarms that are now due."""

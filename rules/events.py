@@ -10,25 +10,36 @@ from rules.andon import Colour
 
 @dataclass(frozen=True, slots=True)
 class SignalReleased:
-    """A kanban pull signal (one card) was released for a bin."""
+    """A kanban pull signal was released: card `card` of a loop goes to its supplier."""
 
     bin_id: str
     signal_id: str
+    card: int
     ts: float
-    pieces: int
+    pieces: int | None  # level when released; None when no reading has been seen
+    by: str  # what released it: "scale", "rfid:<reader>", ...
+    urgent: bool = False  # level at or below the loop's safety stock
+    stockout: bool = False  # no pieces left
     kind: Literal["signal_released"] = "signal_released"
 
 
+SignalChangeKind = Literal["signal_acknowledged", "signal_shipped", "signal_received", "signal_cancelled"]
+
+
 @dataclass(frozen=True, slots=True)
-class SignalClosed:
-    """A bin's open signal was closed, e.g. because the bin was refilled above its reset point."""
+class SignalChanged:
+    """An open signal moved on in its lifecycle; received and cancelled close it and free its card."""
 
     bin_id: str
     signal_id: str
+    card: int
     ts: float
-    pieces: int
-    reason: str
-    kind: Literal["signal_closed"] = "signal_closed"
+    kind: SignalChangeKind
+    by: str  # who or what: "api", "erp", "scale", "rfid:<reader>", ...
+    pieces: int | None = None  # level at the time, when known
+    quantity: int | None = None  # shipped quantity
+    asn: str | None = None  # advance shipping notice reference
+    reason: str | None = None  # e.g. "refill" for a receipt seen by the scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +61,7 @@ class SensorRecovered:
     kind: Literal["sensor_recovered"] = "sensor_recovered"
 
 
-Event = SignalReleased | SignalClosed | SensorStale | SensorRecovered
+Event = SignalReleased | SignalChanged | SensorStale | SensorRecovered
 
 
 AlarmKind = Literal["wip_warning", "wip_limit", "counter_stalled", "plc_offline", "sensor_stale"]

@@ -1,16 +1,23 @@
-"""A weight-scale bin as a kanban loop: level from weight, reorder point with hysteresis and debounce.
+"""A weight-scale bin as a kanban loop of N cards: level from weight, container boundaries with hysteresis
+and debounce, card releases and receipts.
 
 `ScaleBin` is a small state machine in the style of a sans-I/O protocol object: the caller feeds it
-readings and the current time, and it returns the events that follow. It owns its state so that the
-hot path allocates nothing when nothing happens.
+readings, lifecycle actions and the current time, and it returns the events that follow. It owns its state
+so that the hot path allocates nothing when nothing happens.
+
+Card k (1..N) is due when the level is at or below `reorder_point + (N - k) * container_qty`: the last
+card at the reorder point, each earlier one a container above it. The level must rise above a boundary plus
+the hysteresis (`reset_point - reorder_point`) before that boundary releases again. A stable rise of about
+one container from the lowest level since the last receipt is a refill: it receives the oldest open card.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
+from rules.cards import CLOSED_STATUSES, EVENT_KIND, Action, Card, Refusal, SignalStatus, next_status
+from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 
 NO_EVENTS: tuple[Event, ...] = ()
 
@@ -32,11 +39,28 @@ class BinSpec:
     stale_after_s: float = 300.0
     zero_tolerance_g: float = 50.0
     overload_tolerance: float = 0.2
+    safety_stock: int = 0
+    receive_tolerance: float = 0.25  # a refill is a rise within this fraction of a whole container
+    receive_by_scale: bool = True
 
     @property
     def max_gross_g(self) -> float:
         """Heaviest plausible gross weight: a full bin plus the overload tolerance."""
         return self.tare_g + self.capacity_pieces * self.unit_weight_g * (1.0 + self.overload_tolerance)
+
+    def depth_at(self, pieces: int, threshold: int) -> int:
+        """How many card boundaries (`threshold` for the last card, a container more for each earlier one)
+        are at or above `pieces`."""
+        top = threshold + (self.cards - 1) * self.container_qty
+        if pieces > top:
+            return 0
+        return min(self.cards, (top - pieces) // self.container_qty + 1)
+
+    def containers_in(self, rise: int) -> int:
+        """Whole containers a rise in level amounts to, within the receive tolerance; 0 below one."""
+        if rise < self.container_qty * (1.0 - self.receive_tolerance):
+            return 0
+        return int(rise / self.container_qty + self.receive_tolerance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +86,22 @@ class Verdict(Enum):
 class BinState:
     """What a bin remembers. Only the fields marked durable survive a restart."""
 
-    armed: bool = True  # durable: ready to release on the next crossing
-    open_signal: str | None = None  # durable
-    signals_released: int = 0  # durable: numbers the bin's signals
+    depth: int = 0  # durable: card boundaries the level has fallen past (each released one card)
+    open_cards: tuple[Card, ...] = ()  # durable: cards out for replenishment, oldest first
+    signals_released: int = 0  # durable: numbers the loop's signals
     stale: bool = False  # durable
     pieces: int | None = None  # snapshotted periodically
     weight_g: float | None = None  # snapshotted periodically
     last_ts: float | None = None  # snapshotted periodically: measurement time of the last reading
     last_seen: float | None = None  # arrival time of the last reading, for staleness
+    low_water: int | None = None  # snapshotted: lowest stable level since the last refill
+    pending_dir: int = 0  # debounce: -1 toward a release, +1 toward a re-arm or refill
     pending_since: float | None = None  # debounce: first reading of the current run toward a transition
     pending_count: int = 0
 
 
 class ScaleBin:
-    """One scale bin's rule: releases at most one open signal, re-arms above the reset point."""
+    """One loop's rule: at most `cards` open cards, at most one open signal per card."""
 
     __slots__ = ("_watch_from", "spec", "state")
 
@@ -88,6 +114,11 @@ class ScaleBin:
     def pieces_for(self, weight_g: float) -> int:
         """Whole pieces in the bin for a gross weight; never negative."""
         return max(0, round((weight_g - self.spec.tare_g) / self.spec.unit_weight_g))
+
+    @property
+    def open_cards(self) -> int:
+        """How many cards are out for replenishment (released, acknowledged or shipped)."""
+        return len(self.state.open_cards)
 
     def check(self, reading: Reading, now: float) -> Verdict:
         """Whether a reading is plausible and current enough to apply, without changing state."""
@@ -120,39 +151,118 @@ class ScaleBin:
             events = (SensorRecovered(self.spec.bin_id, now),)
         if not reading.stable:
             return verdict, events
-        transition = self._step(pieces, reading.ts)
-        if transition is not None:
-            events = (*events, transition)
+        transitions = self._step(pieces, reading.ts)
+        if transitions:
+            events = (*events, *transitions)
         return verdict, events
 
-    def _step(self, pieces: int, ts: float) -> Event | None:
-        spec, st = self.spec, self.state
-        toward = pieces <= spec.reorder_point if st.armed else pieces > spec.reset_point
-        if not toward:
-            st.pending_since, st.pending_count = None, 0
-            return None
-        if st.pending_since is None:
-            st.pending_since = ts
+    def _step(self, pieces: int, ts: float) -> tuple[Event, ...]:
+        st = self.state
+        if st.low_water is None or pieces < st.low_water:
+            st.low_water = pieces
+        direction = self._direction(pieces)
+        if direction == 0:
+            st.pending_dir, st.pending_since, st.pending_count = 0, None, 0
+            return NO_EVENTS
+        if direction != st.pending_dir:
+            st.pending_dir, st.pending_since, st.pending_count = direction, ts, 0
         st.pending_count += 1
-        if st.pending_count < spec.debounce_readings or ts - st.pending_since < spec.debounce_s:
-            return None
-        st.pending_since, st.pending_count = None, 0
-        return self._release(pieces, ts) if st.armed else self._rearm(pieces, ts)
+        assert st.pending_since is not None
+        if st.pending_count < self.spec.debounce_readings or ts - st.pending_since < self.spec.debounce_s:
+            return NO_EVENTS
+        st.pending_dir, st.pending_since, st.pending_count = 0, None, 0
+        return self._fall(pieces, ts) if direction < 0 else self._rise(pieces, ts)
 
-    def _release(self, pieces: int, ts: float) -> Event:
-        st = self.state
-        st.armed = False
+    def _direction(self, pieces: int) -> int:
+        spec, st = self.spec, self.state
+        if spec.depth_at(pieces, spec.reorder_point) > st.depth:
+            return -1
+        if spec.depth_at(pieces, spec.reset_point) < st.depth or self._containers_arrived(pieces):
+            return 1
+        return 0
+
+    def _containers_arrived(self, pieces: int) -> int:
+        low = self.state.low_water
+        if not self.spec.receive_by_scale or low is None:
+            return 0
+        return self.spec.containers_in(pieces - low)
+
+    def _fall(self, pieces: int, ts: float) -> tuple[Event, ...]:
+        spec, st = self.spec, self.state
+        target = spec.depth_at(pieces, spec.reorder_point)
+        released: list[Event] = []
+        while st.depth < target:
+            st.depth += 1
+            if len(st.open_cards) < spec.cards:
+                released.append(self._release(None, pieces, ts, by="scale"))
+        return tuple(released)
+
+    def _rise(self, pieces: int, ts: float) -> tuple[Event, ...]:
+        spec, st = self.spec, self.state
+        st.depth = min(st.depth, spec.depth_at(pieces, spec.reset_point))
+        containers = self._containers_arrived(pieces)
+        if not containers:
+            return NO_EVENTS
+        st.low_water = pieces
+        received: list[Event] = []
+        for _ in range(min(containers, len(st.open_cards))):
+            card = st.open_cards[0]
+            received.append(self._move(card, "receive", "received", ts, by="scale", pieces=pieces, reason="refill"))
+        return tuple(received)
+
+    def _release(self, number: int | None, pieces: int | None, ts: float, *, by: str) -> SignalReleased:
+        spec, st = self.spec, self.state
+        if number is None:
+            taken = {card.number for card in st.open_cards}
+            number = next(n for n in range(1, spec.cards + 1) if n not in taken)
         st.signals_released += 1
-        st.open_signal = f"{self.spec.bin_id}-{st.signals_released}"
-        return SignalReleased(self.spec.bin_id, st.open_signal, ts, pieces)
+        card = Card(number, f"{spec.bin_id}-{st.signals_released}", "released", ts)
+        st.open_cards = (*st.open_cards, card)
+        urgent = pieces is not None and pieces <= spec.safety_stock
+        return SignalReleased(
+            spec.bin_id, card.signal_id, number, ts, pieces, by, urgent=urgent, stockout=pieces == 0
+        )
 
-    def _rearm(self, pieces: int, ts: float) -> Event | None:
+    def _move(
+        self, card: Card, action: Action, status: SignalStatus, ts: float, *, by: str, pieces: int | None,
+        reason: str | None = None, quantity: int | None = None, asn: str | None = None,
+    ) -> SignalChanged:
         st = self.state
-        st.armed = True
-        closed, st.open_signal = st.open_signal, None
-        if closed is None:
+        if status in CLOSED_STATUSES:
+            st.open_cards = tuple(c for c in st.open_cards if c is not card)
+        else:
+            st.open_cards = tuple(replace(c, status=status) if c is card else c for c in st.open_cards)
+        return SignalChanged(
+            self.spec.bin_id, card.signal_id, card.number, ts, EVENT_KIND[action], by,
+            pieces=pieces, quantity=quantity, asn=asn, reason=reason,
+        )
+
+    def act(
+        self, signal_id: str, action: Action, now: float, *, by: str, quantity: int | None = None,
+        asn: str | None = None,
+    ) -> SignalChanged | Refusal | None:
+        """Move an open signal on (acknowledge, ship, receive, cancel); None when it is not open here."""
+        card = next((c for c in self.state.open_cards if c.signal_id == signal_id), None)
+        if card is None:
             return None
-        return SignalClosed(self.spec.bin_id, closed, ts, pieces, reason="refilled")
+        status = next_status(signal_id, card.status, action)
+        if isinstance(status, Refusal):
+            return status
+        return self._move(card, action, status, now, by=by, pieces=self.state.pieces, quantity=quantity, asn=asn)
+
+    def post_card(self, number: int, now: float, *, by: str) -> SignalReleased | None:
+        """Card `number` was dropped at a kanban post: release it, unless it is already out."""
+        if number < 1 or number > self.spec.cards or any(c.number == number for c in self.state.open_cards):
+            return None
+        return self._release(number, self.state.pieces, now, by=by)
+
+    def receive_card(self, number: int | None, now: float, *, by: str) -> SignalChanged | None:
+        """Card `number` (or, when None, the oldest open card) arrived full: receive it; None if not out."""
+        cards = self.state.open_cards
+        card = next((c for c in cards if number is None or c.number == number), None)
+        if card is None:
+            return None
+        return self._move(card, "receive", "received", now, by=by, pieces=self.state.pieces)
 
     def tick(self, now: float) -> Event | None:
         """Raise the sensor-stale alarm once the bin has been silent for its stale-after time."""
@@ -164,7 +274,7 @@ class ScaleBin:
             return None
         st.stale = True
         # Old debounce progress must not complete on the first reading after the gap.
-        st.pending_since, st.pending_count = None, 0
+        st.pending_dir, st.pending_since, st.pending_count = 0, None, 0
         return SensorStale(self.spec.bin_id, now, st.last_seen)
 
     @property

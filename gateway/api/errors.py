@@ -33,6 +33,20 @@ class ConflictError(ApiError):
     code = "conflict"
 
 
+class IllegalTransitionError(ApiError):
+    """The lifecycle of the resource does not allow the request."""
+
+    status = 409
+    code = "illegal_transition"
+
+
+class InvalidRequestError(ApiError):
+    """The request is well formed but cannot be honoured as asked."""
+
+    status = 422
+    code = "invalid_request"
+
+
 def _body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from rules.cards import SignalStatus
 
 
 class ErrorBody(BaseModel):
@@ -20,29 +22,63 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class TransitionOut(BaseModel):
+    """One step in a signal's life: what happened, when, by whom or what."""
+
+    kind: str
+    status: SignalStatus
+    at: str
+    by: str
+    detail: dict[str, Any]
+
+
 class SignalOut(BaseModel):
-    """A kanban pull signal: one card released for one container."""
+    """A kanban pull signal: one card released for one container, and where it stands."""
 
     id: str
     bin_id: str
+    card: int
     sku: str
     line: str
     station: str
     supplier: str | None
     quantity: int
-    status: Literal["open", "closed"]
+    status: SignalStatus
+    open: bool
     released_at: str
-    pieces_at_release: int
+    released_by: str
+    pieces_at_release: int | None
+    urgent: bool
+    stockout: bool
+    acknowledged_at: str | None
+    shipped_at: str | None
+    shipped_qty: int | None
+    asn: str | None
     closed_at: str | None
     pieces_at_close: int | None
     close_reason: str | None
+    transitions: list[TransitionOut]
 
 
 class SignalList(BaseModel):
-    """A page of signals, newest first."""
+    """A page of signals, newest first; `next_cursor` fetches the next page (null on the last)."""
 
     signals: list[SignalOut]
     count: int
+    next_cursor: str | None
+
+
+class ActionIn(BaseModel):
+    """Optional body of a lifecycle POST: who is acting (kept on the transition)."""
+
+    by: str = Field(default="api", min_length=1, max_length=100)
+
+
+class ShipIn(ActionIn):
+    """Optional body of a ship POST."""
+
+    quantity: int | None = Field(default=None, ge=1)
+    asn: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class BinOut(BaseModel):
@@ -64,8 +100,50 @@ class BinOut(BaseModel):
     level_pct: float | None
     stale: bool
     last_reading_at: str | None
-    armed: bool
-    open_signal: SignalOut | None
+    armed: bool  # another card can be released
+    open_cards: int
+    open_signal: SignalOut | None  # the oldest open one
+
+
+class CardOut(BaseModel):
+    """One card of a loop: at home (in the bin) or out on a signal."""
+
+    card: int
+    status: Literal["home"] | SignalStatus
+    signal_id: str | None
+    released_at: str | None
+
+
+class LoopOut(BaseModel):
+    """A kanban loop: N cards of `container_qty` pieces of one sku at one point of use, and its live state."""
+
+    id: str
+    sku: str
+    description: str
+    line: str
+    station: str
+    supplier: str | None
+    lead_time_h: float | None
+    container_qty: int
+    cards: int
+    reorder_point: int
+    reset_point: int
+    safety_stock: int
+    capacity_pieces: int
+    pieces: int | None
+    level_pct: float | None
+    stale: bool
+    urgent: bool  # level at or below safety stock
+    stockout: bool  # no pieces left
+    open_cards: int
+    card_states: list[CardOut]
+
+
+class LoopList(BaseModel):
+    """All loops."""
+
+    loops: list[LoopOut]
+    count: int
 
 
 class BinList(BaseModel):

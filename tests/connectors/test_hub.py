@@ -33,7 +33,7 @@ def commit(store: Store, n: int, first: int) -> list[dict[str, Any]]:
     """Commit `n` signal releases and one stale alarm; returns their bodies with `seq`."""
     batch = Batch()
     for i in range(first, first + n):
-        event = SignalReleased("B1", f"B1-{i}", 1000.0 + i, 20)
+        event = SignalReleased("B1", f"B1-{i}", 1, 1000.0 + i, 20, "scale")
         batch.events.append((event, event_body(event, CTX, "p7")))
     stale = SensorStale("B1", 2000.0, None)
     batch.events.append((stale, event_body(stale, CTX, "p7")))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gateway.committer import Committer
 from gateway.store import BinContext, Store
+from rules.cards import Card
 from rules.events import SignalReleased
 from rules.scale_bin import BinState
 
@@ -39,8 +40,9 @@ def run_scenario(tmp_path: Path, *, held_first: bool) -> tuple[list[tuple[str, b
         task = asyncio.create_task(committer.run())
         writer.submit(gate.wait)  # the disk is slow: the next write waits behind this
         if held_first:
-            event = SignalReleased("B1", "B1-1", 1.0, 25)
-            committer.stage_event(event, {"type": event.kind}, BinState(armed=False, open_signal="B1-1"))
+            event = SignalReleased("B1", "B1-1", 1, 1.0, 25, "scale")
+            card = Card(1, "B1-1", "released", 1.0)
+            committer.stage_event(event, {"type": event.kind}, BinState(depth=1, open_cards=(card,)))
             committer.ack(lambda: ack("causing"), held=True)
         else:
             committer.stage_snapshot({"B1": BinState(pieces=80)}, {}, [], 1.0)
@@ -79,7 +81,7 @@ def test_commit_returns_only_once_the_staged_event_is_in_the_database(tmp_path: 
         committer = Committer(store=store, executor=writer, on_committed=lambda batch: None)
         task = asyncio.create_task(committer.run())
         writer.submit(gate.wait)  # a slow disk: the commit cannot finish before the gate opens
-        event = SignalReleased("B1", "B1-1", 1.0, 25)
+        event = SignalReleased("B1", "B1-1", 1, 1.0, 25, "scale")
         committer.stage_event(event, {"type": event.kind})
         waiting = asyncio.create_task(committer.commit())
         await asyncio.sleep(0.05)

@@ -223,6 +223,28 @@ def test_reset_point_not_below_capacity(tmp_path: Path) -> None:
     assert "capacity" in issue.reason
 
 
+def test_safety_stock_not_above_reorder_point(tmp_path: Path) -> None:
+    text = replace_line(GOOD, 18, "    reorder_point: 30\n    safety_stock: 31")
+    issue = only_issue(write(tmp_path, text))
+    assert (issue.line, issue.path) == (19, "bins[0].safety_stock")
+    assert "reorder_point" in issue.reason
+
+
+def test_hysteresis_of_a_multi_card_loop_is_less_than_a_container(tmp_path: Path) -> None:
+    text = replace_line(GOOD, 18, "    reorder_point: 30\n    cards: 3\n    reset_point: 130")
+    issue = only_issue(write(tmp_path, text))
+    assert (issue.line, issue.path) == (20, "bins[0].reset_point")
+    assert "less than a container above reorder_point" in issue.reason
+
+
+def test_loop_settings_reach_the_rules(tmp_path: Path) -> None:
+    text = replace_line(
+        GOOD, 18, "    reorder_point: 30\n    safety_stock: 5\n    receive_by_scale: false\n    receive_tolerance: 0.1"
+    )
+    spec = load_config(write(tmp_path, text)).bin_specs()[0]
+    assert (spec.safety_stock, spec.receive_by_scale, spec.receive_tolerance) == (5, False, 0.1)
+
+
 def test_two_bins_on_the_same_scale_topic(tmp_path: Path) -> None:
     text = GOOD + "    scale: {topic: kanban/t/scale/B1}\n"
     issue = only_issue(write(tmp_path, text))

@@ -58,7 +58,7 @@ def test_more_low_readings_do_not_release_a_second_signal_and_refill_closes_it(
         lambda: gateway.get("/api/v1/signals?status=closed").json()["signals"], what="the signal to close"
     )
     assert isinstance(closed, list)
-    assert [(s["bin_id"], s["close_reason"]) for s in closed] == [("B1", "refilled")]
+    assert [(s["bin_id"], s["close_reason"]) for s in closed] == [("B1", "refill")]
     assert open_signals(gateway) == []
     assert gateway.get("/api/v1/bins/B1").json()["armed"] is True
 

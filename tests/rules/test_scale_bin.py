@@ -6,19 +6,20 @@ from dataclasses import replace
 
 import pytest
 
-from rules.events import Event, SensorRecovered, SensorStale, SignalClosed, SignalReleased
+from rules.cards import Card
+from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 from rules.scale_bin import BinSpec, BinState, Reading, ScaleBin, Verdict
 
 UNIT_G = 10.0
 TARE_G = 500.0
 
-# 2 cards of 100 pieces, reorder at 30, re-arm above 60, no debounce unless a test asks for it.
+# 1 card of 100 pieces, reorder at 30, re-arm above 60, no debounce unless a test asks for it.
 SPEC = BinSpec(
     bin_id="B1",
     unit_weight_g=UNIT_G,
     tare_g=TARE_G,
     container_qty=100,
-    cards=2,
+    cards=1,
     reorder_point=30,
     reset_point=60,
     capacity_pieces=200,
@@ -58,8 +59,8 @@ class Feeder:
     def released(self) -> list[SignalReleased]:
         return [e for e in self.events if isinstance(e, SignalReleased)]
 
-    def closed(self) -> list[SignalClosed]:
-        return [e for e in self.events if isinstance(e, SignalClosed)]
+    def received(self) -> list[SignalChanged]:
+        return [e for e in self.events if isinstance(e, SignalChanged) and e.kind == "signal_received"]
 
 
 # --- level from weight -------------------------------------------------------------------------------
@@ -105,9 +106,10 @@ def test_release_one_signal_when_level_reaches_reorder_point() -> None:
     f.feed(31)
     assert f.released() == []
     _, events = f.feed(30)  # at the reorder point, not only below it
-    assert events == (SignalReleased("B1", "B1-1", f.t, 30),)
-    assert f.bin.state.armed is False
-    assert f.bin.state.open_signal == "B1-1"
+    assert events == (SignalReleased("B1", "B1-1", 1, f.t, 30, "scale"),)
+    assert f.bin.state.depth == 1
+    assert f.bin.state.open_cards == (Card(1, "B1-1", "released", f.t),)
+    assert f.bin.open_cards == 1
 
 
 def test_no_second_signal_while_tripped() -> None:
@@ -117,7 +119,7 @@ def test_no_second_signal_while_tripped() -> None:
     for pieces in (10, 0, 5, 30, 45, 60, 0):  # stays at or below reset point
         f.feed(pieces)
     assert len(f.released()) == 1
-    assert f.closed() == []
+    assert f.received() == []
 
 
 def test_debounce_needs_both_readings_and_seconds() -> None:
@@ -185,17 +187,31 @@ def test_unstable_readings_do_not_count_toward_debounce() -> None:
 # --- re-arm --------------------------------------------------------------------------------------------
 
 
-def test_rearm_only_above_reset_point_and_closes_signal_as_refilled() -> None:
+def test_rearm_only_above_reset_point_without_closing_the_card() -> None:
     f = Feeder(make_bin())
     f.feed(100)
     f.feed(10)
     f.feed(60)  # at the reset point: not above it
-    assert f.closed() == []
-    assert f.bin.state.armed is False
-    _, events = f.feed(61)
-    assert events == (SignalClosed("B1", "B1-1", f.t, 61, reason="refilled"),)
-    assert f.bin.state.armed is True
-    assert f.bin.state.open_signal is None
+    assert f.bin.state.depth == 1
+    _, events = f.feed(61)  # re-armed, but 51 pieces more is not a container
+    assert events == ()
+    assert f.bin.state.depth == 0
+    assert f.bin.open_cards == 1
+    f.feed(30)  # the card is still out: no second signal
+    assert len(f.released()) == 1
+
+
+def test_a_rise_of_about_one_container_receives_the_card_as_refill() -> None:
+    f = Feeder(make_bin())
+    f.feed(100)
+    f.feed(10)
+    f.feed(84)  # +74: below 75 % of a container
+    assert f.received() == []
+    _, events = f.feed(85)  # +75: within the 25 % tolerance of one container
+    assert events == (SignalChanged("B1", "B1-1", 1, f.t, "signal_received", "scale", pieces=85, reason="refill"),)
+    assert f.bin.state.open_cards == ()
+    assert f.bin.state.depth == 0
+    assert f.bin.state.low_water == 85
 
 
 def test_rearm_is_debounced_too() -> None:
@@ -209,9 +225,9 @@ def test_rearm_is_debounced_too() -> None:
     f.feed(60)  # falls back: run broken
     f.feed(150)
     f.feed(150)
-    assert f.closed() == []
+    assert f.received() == []
     f.feed(150)
-    assert len(f.closed()) == 1
+    assert len(f.received()) == 1
 
 
 def test_signal_ids_increment_per_bin() -> None:
@@ -220,19 +236,20 @@ def test_signal_ids_increment_per_bin() -> None:
         f.feed(150)
         f.feed(10)
     assert [e.signal_id for e in f.released()] == ["B1-1", "B1-2", "B1-3"]
-    assert [e.signal_id for e in f.closed()] == ["B1-1", "B1-2"]
+    assert [e.signal_id for e in f.received()] == ["B1-1", "B1-2"]
     assert f.bin.state.signals_released == 3
 
 
 def test_restored_tripped_bin_does_not_release_again() -> None:
     """After a restart the durable state says a signal is open: a low bin must not release a duplicate."""
-    state = BinState(armed=False, open_signal="B1-4", signals_released=4)
+    state = BinState(depth=1, open_cards=(Card(1, "B1-4", "released", T0),), signals_released=4)
     f = Feeder(make_bin(state))
     for _ in range(10):
         f.feed(5)
     assert f.released() == []
     f.feed(150)
-    assert f.closed() == [SignalClosed("B1", "B1-4", f.t, 150, reason="refilled")]
+    refill = SignalChanged("B1", "B1-4", 1, f.t, "signal_received", "scale", pieces=150, reason="refill")
+    assert f.received() == [refill]
     f.feed(5)
     assert [e.signal_id for e in f.released()] == ["B1-5"]
 
@@ -272,7 +289,7 @@ def test_too_old_reading_is_rejected() -> None:
     verdict, events = b.on_reading(Reading(grams(10), now - 300.1), now)
     assert verdict is Verdict.TOO_OLD
     assert events == ()
-    assert b.state.armed is True
+    assert b.state.depth == 0
 
 
 def test_out_of_order_reading_is_rejected_and_cannot_trip() -> None:
@@ -293,7 +310,7 @@ def test_rejected_readings_do_not_count_toward_debounce() -> None:
     f.feed(10)
     f.bin.on_reading(Reading(grams(10), f.t - 5), f.t)  # out of order
     f.bin.on_reading(Reading(-1000.0, f.t), f.t)  # negative
-    assert f.bin.state.armed is True
+    assert f.bin.state.depth == 0
     assert f.bin.state.pending_count == 1
 
 
