@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.config_base import Ident
 from gateway.yaml_source import Path_
@@ -204,6 +206,54 @@ PointRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*/[A-Za-z0-
 """A point as `<plc id>/<point name>`."""
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class Shift(_Model):
+    """When a line runs: local `start`..`end` (HH:MM) on `days`; an `end` at or before `start` ends next day."""
+
+    days: list[Day] = list(_DAYS[:5])
+    start: ClockTime
+    end: ClockTime
+
+
+class Schedule(_Model):
+    """A station's working time, in a time zone of the IANA database (e.g. Europe/Berlin)."""
+
+    timezone: str = "UTC"
+    shifts: list[Shift] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def running(self, ts: float) -> bool:
+        """Whether a shift covers epoch time `ts`."""
+        local = datetime.fromtimestamp(ts, ZoneInfo(self.timezone))
+        minute = local.hour * 60 + local.minute
+        today, yesterday = _DAYS[local.weekday()], _DAYS[local.weekday() - 1]
+        for shift in self.shifts:
+            start, end = _minutes(shift.start), _minutes(shift.end)
+            if start < end:
+                if today in shift.days and start <= minute < end:
+                    return True
+            elif (today in shift.days and minute >= start) or (yesterday in shift.days and minute < end):
+                return True
+        return False
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
 class Station(_Model):
     """A station: WIP = units counted in minus units counted out; an input may be the previous station's output."""
 
@@ -215,6 +265,8 @@ class Station(_Model):
     wip_limit: int | None = Field(default=None, ge=1)
     hysteresis: int = Field(default=0, ge=0)
     material_call: PointRef | None = None
+    stalled_after_s: float | None = Field(default=None, gt=0)
+    schedule: Schedule | None = None
 
     @model_validator(mode="after")
     def _levels(self) -> Station:
@@ -292,6 +344,7 @@ def station_specs(stations: Iterable[Station]) -> list[StationSpec]:
         StationSpec(
             s.id, s.line, inputs=tuple(s.in_counters), outputs=tuple(s.out_counters),
             wip_warning=s.wip_warning, wip_limit=s.wip_limit, hysteresis=s.hysteresis,
+            stalled_after_s=s.stalled_after_s,
         )
         for s in stations
     ]

@@ -109,8 +109,12 @@ class ShopFloor:
         return self._stage(self.rules.plc_status(plc_id, online=body.online, now=now, detail=body.error))
 
     def tick(self, now: float) -> None:
-        """Advance time: silent PLCs get their offline alarm."""
-        self._stage(self.rules.tick(now))
+        """Advance time: silent PLCs go offline, scheduled stations that put nothing out stall."""
+        scheduled = [
+            s.id for s in self.station_config.values()
+            if s.stalled_after_s is not None and (s.schedule is None or s.schedule.running(now))
+        ]
+        self._stage(self.rules.tick(now, scheduled))
 
     async def set_wip(self, station_id: str, wip: int, now: float) -> None:
         """A physical count of a station's WIP, committed before returning."""

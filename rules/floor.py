@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Literal
@@ -72,6 +72,8 @@ class Floor:
                 self._uses.setdefault(counter_id, []).append((station, False))
         self.alarms = AlarmBook(open_alarms)
         self._last_seen = dict.fromkeys(self._plcs, started_at)
+        self._started_at = started_at
+        self._scheduled_since: dict[str, float] = {}
         self._reported_offline: set[str] = set()
 
     def counter_state(self, counter_id: str) -> CounterState | None:
@@ -162,9 +164,26 @@ class Floor:
         event = self.alarms.condition(plc_id, "plc_offline", holds=reported or silent, now=now, detail=detail)
         return FloorChange(events=[event] if event is not None else [])
 
-    def tick(self, now: float) -> FloorChange:
-        """Advance time: PLCs that went silent get their offline alarm."""
+    def tick(self, now: float, scheduled: Collection[str] = ()) -> FloorChange:
+        """Advance time: silent PLCs go offline; stations in `scheduled` (their line is meant to run now) that
+        put nothing out for their `stalled_after_s` get a counter_stalled alarm, cleared by output or the end
+        of the schedule."""
         change = FloorChange()
         for plc_id in self._plcs:
             change.events += self._plc_condition(plc_id, now).events
+        for sid, station in self.stations.items():
+            limit = station.spec.stalled_after_s
+            if limit is None:
+                continue
+            holds = False
+            if sid in scheduled:
+                since = self._scheduled_since.setdefault(sid, now)
+                quiet_from = max(since, self._started_at, station.last_out_at or since)
+                holds = now - quiet_from > limit
+            else:
+                self._scheduled_since.pop(sid, None)
+            detail = f"nothing counted out for {limit:g} s while scheduled"
+            event = self.alarms.condition(sid, "counter_stalled", holds=holds, now=now, detail=detail)
+            if event is not None:
+                change.events.append(event)
         return change

@@ -20,6 +20,7 @@ class StationSpec:
     wip_warning: int | None = None
     wip_limit: int | None = None
     hysteresis: int = 0
+    stalled_after_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +62,7 @@ class Station:
         self.state = state or StationState()
         self.rate_in = Rate()
         self.rate_out = Rate()
+        self.last_out_at: float | None = None  # since start-up: a restart gives a stalled station a fresh start
 
     def count(self, *, entered: int, left: int, ts: float) -> int:
         """Apply units counted in and out; returns the change in WIP."""
@@ -74,6 +76,7 @@ class Station:
             self.rate_in.add(entered, ts)
         if left:
             self.rate_out.add(left, ts)
+            self.last_out_at = ts if self.last_out_at is None else max(ts, self.last_out_at)
         return st.wip - before
 
     def set_wip(self, wip: int, ts: float) -> int:

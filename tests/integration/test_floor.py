@@ -125,3 +125,32 @@ def test_plc_offline_alarm_and_bad_values_are_dead_lettered(broker: Broker, floo
     assert reasons == ["invalid_payload", "out_of_range", "unknown_point"]
     broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": 21.5}))
     assert station(gw)["wip"] == 0
+
+
+STALL = """
+site: {site}
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
+storage: {{path: "{db}"}}
+api: {{host: 127.0.0.1, port: {api_port}}}
+plcs:
+  - id: press1
+    points: [{{name: parts_out, address: 0, type: uint16, counter: {{}}}}]
+stations:
+  - {{id: S1, line: L1, out_counters: [press1/parts_out], stalled_after_s: 1.5}}
+"""
+
+
+def test_counter_stalled_raised_and_cleared_by_output(broker: Broker, tmp_path: Path) -> None:
+    api_port = free_port()
+    config = tmp_path / "plant.yaml"
+    config.write_text(STALL.format(site="stall", mqtt_port=broker.port, db=tmp_path / "s.db", api_port=api_port))
+    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix="kanban/stall")
+    gw.start()
+    try:
+        wait_for(lambda: [a["kind"] for a in alarms(gw)] == ["counter_stalled"], what="the stalled counter")
+        broker.publish_many(f"{gw.prefix}/plc/press1/parts_out", [json.dumps({"value": v}) for v in (7, 8)])
+        wait_for(lambda: any(a["status"] == "cleared" for a in alarms(gw, "all")), what="output to clear the alarm")
+        first = alarms(gw, "all")[-1]  # newest first: the first alarm is last
+        assert (first["subject"], first["kind"], first["status"]) == ("S1", "counter_stalled", "cleared")
+    finally:
+        gw.kill(signal.SIGTERM)

@@ -135,3 +135,26 @@ def test_rates_count_the_trailing_hour() -> None:
     f.on_counter("plc1/out1", 50, 3000.0)
     assert f.stations["S1"].rate_out.per_hour(3000.0) == 50.0
     assert f.stations["S1"].rate_out.per_hour(4300.0) == 20.0
+
+
+def stall_floor() -> Floor:
+    counters = [CounterSpec("plc1/out", max_value=65535, max_step=1000)]
+    station = StationSpec("S1", "L1", inputs=(), outputs=("plc1/out",), stalled_after_s=60)
+    return Floor(plcs=[PlcSpec("plc1", offline_after_s=1e9)], counters=counters, stations=[station], started_at=0.0)
+
+
+def stalled(change: object) -> list[str]:
+    return [e.kind for e in change.events if getattr(e, "alarm_kind", None) == "counter_stalled"]  # type: ignore[attr-defined]
+
+
+def test_counter_stalled_only_while_scheduled() -> None:
+    f = stall_floor()
+    assert stalled(f.tick(100.0)) == []  # not scheduled: never stalled
+    assert stalled(f.tick(101.0, scheduled={"S1"})) == []  # the schedule starts now: the minute counts from here
+    assert stalled(f.tick(161.0, scheduled={"S1"})) == []
+    assert stalled(f.tick(162.0, scheduled={"S1"})) == ["alarm_raised"]
+    f.on_counter("plc1/out", 5, 163.0)
+    f.on_counter("plc1/out", 6, 164.0)  # output again
+    assert stalled(f.tick(165.0, scheduled={"S1"})) == ["alarm_cleared"]
+    assert stalled(f.tick(225.0, scheduled={"S1"})) == ["alarm_raised"]
+    assert stalled(f.tick(226.0)) == ["alarm_cleared"]  # the shift ended
