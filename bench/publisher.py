@@ -1,44 +1,72 @@
-"""Fast QoS 1 publisher that round-robins scale readings over bin topics.
+"""Fast publisher of scale readings, round-robin over bin topics, as its own process.
 
-Run as its own process: `python -m bench.publisher PORT PREFIX BINS COUNT`. Publishes COUNT readings
-`{"weight_g": w}` (w in 1400–1500 g: above the reorder point, so no signal fires) on
-`PREFIX/scale/B<i>`, keeps at most WINDOW unacknowledged (packet ids wrap at 65,535), waits for every
-PUBACK and prints one JSON line {"published", "start", "end"} (epoch seconds).
+    python -m bench.publisher PORT PREFIX FIRST_BIN BINS COUNT [--qos 0|1] [--rate PER_S]
+
+Publishes COUNT readings `{"weight_g": w}` (w in 1400–1499 g: above the reorder point, so no signal fires)
+on `PREFIX/scale/B<FIRST_BIN + i % BINS>` from pre-built packets (bench/mqtt_raw.py): at full speed with at
+most WINDOW QoS 1 publishes unacknowledged, or at a fixed rate in 10 ms steps. Waits for every PUBACK
+(QoS 1) and prints one JSON line {"published", "start", "end"} (epoch seconds).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
 import time
 from typing import Any
 
-import gmqtt
-from gmqtt.mqtt.constants import MQTTv311
+from bench.mqtt_raw import WINDOW, RawClient, publish_packet
 
-WINDOW = 20_000
+CHUNK = 500  # packets per write at full speed
+STEP_S = 0.01  # at a fixed rate: one write of rate × STEP_S packets per step
 
 
-async def main(port: int, prefix: str, bins: int, count: int) -> dict[str, Any]:
-    client = gmqtt.Client(f"bench-pub-{time.monotonic_ns()}")
-    await client.connect("127.0.0.1", port, version=MQTTv311)
-    topics = [f"{prefix}/scale/B{i}" for i in range(bins)]
+def packets(prefix: str, first_bin: int, bins: int, count: int, *, qos: int, chunk: int) -> list[bytes]:
+    """The readings as PUBLISH packets, `chunk` to a list item."""
     payloads = [json.dumps({"weight_g": 1400 + i % 100}).encode() for i in range(100)]
-    pending = client._persistent_storage._messages  # unacknowledged QoS 1 publishes
+    topics = [f"{prefix}/scale/B{first_bin + i}" for i in range(bins)]
+    built = [publish_packet(topics[i % bins], payloads[i % 100], qos=qos, mid=i % 65535 + 1) for i in range(count)]
+    return [b"".join(built[i : i + chunk]) for i in range(0, count, chunk)]
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    size = max(1, round(args.rate * STEP_S)) if args.rate else CHUNK
+    chunks = packets(args.prefix, args.first_bin, args.bins, args.count, qos=args.qos, chunk=size)
+    client = await RawClient.connect(args.port, f"bench-pub-{time.monotonic_ns()}")
+    loop = asyncio.get_running_loop()
     start = time.time()
-    for i in range(count):
-        client.publish(topics[i % bins], payloads[i % 100], qos=1)
-        if i % 500 == 499:
-            await asyncio.sleep(0)  # let the socket drain and PUBACKs in
-            while len(pending) > WINDOW:  # noqa: ASYNC110 (gmqtt has no window event)
-                await asyncio.sleep(0.001)
-    await asyncio.wait_for(client._persistent_storage.wait_empty(), timeout=120)
+    t0 = loop.time()
+    sent = 0
+    for n, chunk in enumerate(chunks):
+        if args.rate:  # this chunk is due at its share of the schedule
+            due = t0 + n * size / args.rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+        client.write(chunk)
+        sent = min(sent + size, args.count)
+        if args.qos:
+            await client.wait_acked(sent - WINDOW)
+        else:
+            await client.drain()
+    if args.qos:
+        await asyncio.wait_for(client.wait_acked(args.count), timeout=120)
     end = time.time()
-    await client.disconnect()
-    return {"published": count, "start": start, "end": end}
+    client.close()
+    return {"published": args.count, "start": start, "end": end}
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.publisher")
+    parser.add_argument("port", type=int)
+    parser.add_argument("prefix")
+    parser.add_argument("first_bin", type=int)
+    parser.add_argument("bins", type=int)
+    parser.add_argument("count", type=int)
+    parser.add_argument("--qos", type=int, choices=[0, 1], default=1)
+    parser.add_argument("--rate", type=float, default=0.0, help="readings per second (0: as fast as possible)")
+    return parser.parse_args()
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
-    print(json.dumps(result), flush=True)
+    print(json.dumps(asyncio.run(main(_args()))), flush=True)

@@ -1,14 +1,18 @@
-"""Benchmark: raw MQTT ceiling vs. the service's ingest throughput, peak RSS and start-up time.
+"""Benchmark: raw MQTT ceilings vs. the service's throughput, latency, CPU, memory and start-up.
 
-    .venv/bin/python -m bench.run [--loops N] [--messages M] [--smoke] [--json PATH]
+    .venv/bin/python -m bench.run [--loops N] [--messages M] [--big-loops L] [--smoke] [--json PATH]
 
 Starts its own mosquitto on a free port in a temp dir, writes a plant file with N scale loops, then
-1. raw ceiling: a count-only gmqtt subscriber (bench/subscriber.py, QoS 1 on `<prefix>/scale/+`) receives
-   M readings from the publisher;
+1. raw ceilings: a count-only subscriber (bench/subscriber.py) receives M readings from the publisher
+   (bench/publisher.py), QoS 1 end to end and QoS 0 end to end;
 2. service: `python -m gateway run --config plant.yaml` as its own process; after /healthz answers 200 the
-   same M readings are published and /api/v1/counters is polled until processed_since_start reaches M
-   (or stops growing for 5 s: the difference is reported as loss);
-3. peak RSS (VmHWM) of the service process and its start-up time (process start → /healthz 200).
+   same M readings are published at QoS 1 and /api/v1/counters is polled until processed_since_start
+   reaches M (or stops growing for 5 s: the difference is reported as loss); CPU time of the process;
+3. latency: with readings at a fixed 10,000/s on the other bins, bench/latency_probe.py sends one reading
+   below the reorder point to each of the first bins and times publish → `signal_released` on the signal
+   topic (p50, p99, max); CPU of the service at that rate;
+4. peak RSS (VmHWM) of the service and its start-up time (process start → /healthz 200);
+5. the same start-up, memory and fixed-rate CPU with L loops (default 50,000).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +64,7 @@ def start_mosquitto(port: int, directory: Path) -> subprocess.Popen[bytes]:
     conf = directory / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-        "max_queued_messages 10000000\nmax_inflight_messages 1000\n"
+        "max_queued_messages 10000000\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
     )
     proc = subprocess.Popen([binary("mosquitto"), "-c", str(conf)], stderr=subprocess.DEVNULL)
 
@@ -94,21 +99,22 @@ def write_plant(directory: Path, loops: int, mqtt_port: int, api_port: int) -> P
     return path
 
 
-def publish(kind: str, port: int, bins: int, count: int) -> tuple[subprocess.Popen[bytes], ...]:
-    """Start publishing `count` readings spread over the first `bins` bins; returns the processes."""
-    if kind == "gmqtt":
-        return (subprocess.Popen(
-            [sys.executable, "-m", "bench.publisher", str(port), PREFIX, str(bins), str(count)],
-            cwd=ROOT, stdout=subprocess.PIPE,
-        ),)
-    # mosquitto_pub -l publishes on one topic: one process per bin topic, up to 4 of them.
+def publish(
+    kind: str, port: int, bins: int, count: int, *, first_bin: int = 0, qos: int = 1, rate: float = 0.0
+) -> tuple[subprocess.Popen[bytes], ...]:
+    """Start publishing `count` readings spread over bins first_bin.. first_bin + bins - 1."""
+    if kind == "raw":
+        command = [sys.executable, "-m", "bench.publisher", str(port), PREFIX, str(first_bin), str(bins), str(count),
+                   "--qos", str(qos), "--rate", str(rate)]
+        return (subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE),)
+    # mosquitto_pub -l publishes on one topic: one process per bin topic, up to 4 of them, at full speed.
     procs = []
     n = min(4, bins)
     for k in range(n):
         share = count // n + (1 if k < count % n else 0)
         lines = b"".join(b'{"weight_g": %d}\n' % (1400 + i % 100) for i in range(share))
         proc = subprocess.Popen(
-            [binary("mosquitto_pub"), "-p", str(port), "-q", "1", "-l", "-t", f"{PREFIX}/scale/B{k}"],
+            [binary("mosquitto_pub"), "-p", str(port), "-q", str(qos), "-l", "-t", f"{PREFIX}/scale/B{first_bin + k}"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
         )
         assert proc.stdin is not None
@@ -125,25 +131,36 @@ def finish(procs: tuple[subprocess.Popen[bytes], ...], timeout_s: float) -> None
             raise RuntimeError(f"publisher {proc.args!r} exited with {proc.returncode}")
 
 
-def raw_ceiling(port: int, kind: str, bins: int, count: int) -> dict[str, Any]:
+def rate(count: int, first: float, last: float) -> int:
+    """Messages per second between the first and the last one seen."""
+    return round((count - 1) / (last - first)) if last > first and count > 1 else 0
+
+
+def raw_ceiling(port: int, kind: str, bins: int, count: int, qos: int) -> dict[str, Any]:
     sub = subprocess.Popen(
-        [sys.executable, "-m", "bench.subscriber", str(port), f"{PREFIX}/scale/+", str(count), "120"],
+        [sys.executable, "-m", "bench.subscriber", str(port), f"{PREFIX}/scale/+", str(count), "120",
+         "--qos", str(qos)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     assert sub.stdout is not None
     if sub.stdout.readline().strip() != "ready":
         raise RuntimeError("subscriber did not start")
-    start = time.time()
-    pubs = publish(kind, port, bins, count)
+    pubs = publish(kind, port, bins, count, qos=qos)
     out, _ = sub.communicate(timeout=180)
     finish(pubs, 60)
     result = json.loads(out.strip().splitlines()[-1])
-    elapsed = result["last"] - start
     return {
+        "qos": qos,
         "received": result["received"],
-        "elapsed_s": round(elapsed, 3),
-        "msg_per_s": round(result["received"] / elapsed) if elapsed > 0 else 0,
+        "elapsed_s": round(result["last"] - result["first"], 3),
+        "msg_per_s": rate(result["received"], result["first"], result["last"]),
     }
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -153,9 +170,23 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def service_run(
-    plant: Path, api: str, *, port: int, kind: str, bins: int, count: int, log: Path
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What to drive a running service with."""
+
+    kind: str
+    port: int
+    loops: int
+    messages: int  # at full speed; 0: skip the throughput phase
+    rate: float  # the fixed background rate of the latency / CPU phase
+    seconds: float  # how long the fixed-rate phase lasts
+    probes: int  # latency probes (one signal each) during the fixed-rate phase; 0: none
+
+
+def service_run(directory: Path, api_port: int, load: Load) -> dict[str, Any]:
+    directory.mkdir(parents=True, exist_ok=True)
+    plant = write_plant(directory, load.loops, load.port, api_port)
+    log = directory / "service.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log.open("wb") as log_file:
         t0 = time.monotonic()
@@ -164,7 +195,7 @@ def service_run(
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )
         try:
-            return _drive_service(proc, t0, api, port=port, kind=kind, bins=bins, count=count, log=log)
+            return _drive_service(proc, t0, f"http://127.0.0.1:{api_port}", load, log)
         finally:
             proc.terminate()
             try:
@@ -174,9 +205,7 @@ def service_run(
                 proc.wait()
 
 
-def _drive_service(
-    proc: subprocess.Popen[bytes], t0: float, api: str, *, port: int, kind: str, bins: int, count: int, log: Path
-) -> dict[str, Any]:
+def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Load, log: Path) -> dict[str, Any]:
     http = httpx.Client(base_url=api, timeout=5)
 
     def healthy() -> bool:
@@ -188,88 +217,142 @@ def _drive_service(
             return False
 
     wait_until(healthy, 120, "the service to report healthy", interval_s=0.01)
-    startup_s = time.monotonic() - t0
-    rss_idle = peak_rss_mb(proc.pid)
+    result: dict[str, Any] = {"loops": load.loops, "startup_s": round(time.monotonic() - t0, 3),
+                              "rss_idle_mb": peak_rss_mb(proc.pid)}
+    if load.messages:
+        result |= _full_speed(proc, http, load)
+    result |= _fixed_rate(proc, load)
+    result["rejected"] = http.get("/api/v1/counters").json()["rejected"]
+    result["rss_peak_mb"] = peak_rss_mb(proc.pid)
+    return result
 
-    start = time.time()
-    pubs = publish(kind, port, bins, count)
-    processed, first_change, last_change, last_seen = 0, 0.0, 0.0, time.monotonic()
+
+def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load) -> dict[str, Any]:
+    """QoS 1 readings as fast as the publisher goes; counted by the service's own counters."""
+    count = load.messages
+    pubs = publish(load.kind, load.port, load.loops, count)
+    processed, first, first_at, first_cpu, last_at, last_cpu = 0, 0, 0.0, 0.0, 0.0, 0.0
+    last_seen = time.monotonic()
     while processed < count:
         time.sleep(0.05)
-        now = http.get("/api/v1/counters").json()
-        if now["processed_since_start"] != processed:
-            processed = now["processed_since_start"]
-            last_change, last_seen = time.time(), time.monotonic()
-            first_change = first_change or last_change
+        now = http.get("/api/v1/counters").json()["processed_since_start"]
+        if now != processed:
+            processed, last_at, last_cpu, last_seen = now, time.time(), cpu_s(proc.pid), time.monotonic()
+            if not first_at:
+                first, first_at, first_cpu = processed, last_at, last_cpu
         elif time.monotonic() - last_seen > STALL_S:
             break
     finish(pubs, 60)
-    counters = http.get("/api/v1/counters").json()
-    elapsed = last_change - start
+    measured = processed - first  # readings between the first and the last change seen
     return {
-        "startup_s": round(startup_s, 3),
         "processed": processed,
         "loss": count - processed,
-        "rejected": counters["rejected"],
-        "elapsed_s": round(elapsed, 3),
-        "readings_per_s": round(processed / elapsed) if elapsed > 0 else 0,
-        "rss_idle_mb": rss_idle,
-        "rss_peak_mb": peak_rss_mb(proc.pid),
+        "elapsed_s": round(last_at - first_at, 3),
+        "readings_per_s": round(measured / (last_at - first_at)) if measured else 0,
+        "cpu_cores_full_speed": round((last_cpu - first_cpu) / (last_at - first_at), 2) if measured else None,
+        "cpu_us_per_reading": round((last_cpu - first_cpu) / measured * 1e6, 1) if measured else None,
     }
+
+
+def _fixed_rate(proc: subprocess.Popen[bytes], load: Load) -> dict[str, Any]:
+    """Readings at a fixed rate on the bins the probes leave alone; latency probes on the first bins."""
+    background = round(load.rate * load.seconds)
+    cpu0, wall0 = cpu_s(proc.pid), time.monotonic()
+    pubs = publish("raw", load.port, load.loops - load.probes, background, first_bin=load.probes, rate=load.rate)
+    latency: dict[str, Any] | None = None
+    if load.probes:
+        time.sleep(min(1.0, load.seconds / 4))  # the background is running before the first probe
+        probe_rate = load.probes / (load.seconds / 2)
+        probe = subprocess.Popen(
+            [sys.executable, "-m", "bench.latency_probe", str(load.port), PREFIX, str(load.probes), str(probe_rate)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )
+        out, _ = probe.communicate(timeout=load.seconds + 60)
+        latency = json.loads(out.strip().splitlines()[-1])
+    finish(pubs, load.seconds + 60)
+    cpu = cpu_s(proc.pid) - cpu0
+    wall = time.monotonic() - wall0
+    return {"fixed_rate": load.rate, "cpu_cores_at_fixed_rate": round(cpu / wall, 2), "latency": latency}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--loops", type=int, default=10_000, help="scale loops (bins) in the plant file")
-    parser.add_argument("--messages", type=int, default=200_000, help="readings to publish per run")
-    parser.add_argument("--publisher", choices=["gmqtt", "mosquitto_pub"], default="gmqtt")
-    parser.add_argument("--smoke", action="store_true", help="50 loops, 2,000 messages: a few seconds")
+    parser.add_argument("--messages", type=int, default=200_000, help="readings to publish at full speed")
+    parser.add_argument("--big-loops", type=int, default=50_000, help="loops of the start-up and memory run")
+    parser.add_argument("--rate", type=float, default=10_000, help="readings/s of the latency and CPU phase")
+    parser.add_argument("--seconds", type=float, default=10, help="duration of the fixed-rate phase")
+    parser.add_argument("--probes", type=int, default=1000, help="latency probes (one signal each)")
+    parser.add_argument("--publisher", choices=["raw", "mosquitto_pub"], default="raw")
+    parser.add_argument("--smoke", action="store_true", help="small and short: a few seconds per phase")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.loops, args.messages = 50, 2000
+        args.loops, args.messages, args.big_loops = 50, 2000, 200
+        args.rate, args.seconds, args.probes = 1000, 2, 20
 
     with tempfile.TemporaryDirectory(prefix="kanban-bench-") as tmp:
         directory = Path(tmp)
-        mqtt_port, api_port = free_port(), free_port()
+        mqtt_port = free_port()
         broker = start_mosquitto(mqtt_port, directory)
         try:
-            plant = write_plant(directory, args.loops, mqtt_port, api_port)
-            raw = raw_ceiling(mqtt_port, args.publisher, args.loops, args.messages)
-            svc = service_run(plant, f"http://127.0.0.1:{api_port}", port=mqtt_port, kind=args.publisher,
-                              bins=args.loops, count=args.messages, log=directory / "service.log")
+            raw1 = raw_ceiling(mqtt_port, args.publisher, args.loops, args.messages, qos=1)
+            raw0 = raw_ceiling(mqtt_port, args.publisher, args.loops, args.messages, qos=0)
+            svc = service_run(directory / "main", free_port(), Load(
+                kind=args.publisher, port=mqtt_port, loops=args.loops, messages=args.messages,
+                rate=args.rate, seconds=args.seconds, probes=args.probes,
+            ))
+            big = service_run(directory / "big", free_port(), Load(
+                kind=args.publisher, port=mqtt_port, loops=args.big_loops, messages=0,
+                rate=args.rate, seconds=args.seconds / 2, probes=0,
+            ))
         finally:
             broker.terminate()
             broker.wait(timeout=10)
 
-    ratio = svc["readings_per_s"] / raw["msg_per_s"] if raw["msg_per_s"] else 0.0
+    ratio = svc["readings_per_s"] / raw1["msg_per_s"] if raw1["msg_per_s"] else 0.0
     result = {
         "loops": args.loops, "messages": args.messages, "publisher": args.publisher,
-        "raw": raw, "service": svc, "ratio": round(ratio, 3),
+        "raw": {"qos1": raw1, "qos0": raw0}, "service": svc, "big": big, "ratio": round(ratio, 3),
         "machine": {"nproc": os.cpu_count(), "python": sys.version.split()[0]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    print_table(result)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {args.json}")
+    lost = svc["loss"] or (svc["latency"] or {}).get("missing")
+    return 1 if lost else 0
+
+
+def print_table(result: dict[str, Any]) -> None:
+    svc, big, raw = result["service"], result["big"], result["raw"]
+    latency = svc["latency"] or {}
     rows = [
-        ("loops", f"{args.loops:,}"),
-        ("messages", f"{args.messages:,}"),
-        ("publisher", args.publisher),
-        ("raw ceiling (gmqtt count-only sub)", f"{raw['msg_per_s']:,} msg/s"),
-        ("service throughput", f"{svc['readings_per_s']:,} readings/s"),
-        ("service ÷ raw ceiling", f"{ratio:.2f}"),
+        ("loops", f"{result['loops']:,}"),
+        ("messages at full speed", f"{result['messages']:,}"),
+        ("publisher", result["publisher"]),
+        ("raw ceiling QoS 1 (count-only subscriber)", f"{raw['qos1']['msg_per_s']:,} msg/s"),
+        ("raw ceiling QoS 0 (count-only subscriber)", f"{raw['qos0']['msg_per_s']:,} msg/s"),
+        ("service throughput (QoS 1)", f"{svc['readings_per_s']:,} readings/s"),
+        ("service ÷ raw ceiling QoS 1", f"{result['ratio']:.2f}"),
         ("processed / loss", f"{svc['processed']:,} / {svc['loss']:,}"),
         ("rejected", json.dumps(svc["rejected"])),
+        ("service CPU at full speed", f"{svc['cpu_cores_full_speed']} cores, {svc['cpu_us_per_reading']} µs/reading"),
+        (f"latency publish → signal at {svc['fixed_rate']:,.0f}/s",
+         f"p50 {latency.get('p50_ms')} ms, p99 {latency.get('p99_ms')} ms, max {latency.get('max_ms')} ms "
+         f"({latency.get('samples')} signals, {latency.get('missing')} missing)"),
+        (f"service CPU at {svc['fixed_rate']:,.0f}/s", f"{svc['cpu_cores_at_fixed_rate']} cores"),
         ("start-up (process → /healthz 200)", f"{svc['startup_s']:.2f} s"),
-        ("RSS after start-up", f"{svc['rss_idle_mb']} MB"),
-        ("peak RSS (VmHWM)", f"{svc['rss_peak_mb']} MB"),
+        ("RSS after start-up / peak (VmHWM)", f"{svc['rss_idle_mb']} / {svc['rss_peak_mb']} MB"),
+        (f"{big['loops']:,} loops: start-up", f"{big['startup_s']:.2f} s"),
+        (f"{big['loops']:,} loops: RSS after start-up / peak", f"{big['rss_idle_mb']} / {big['rss_peak_mb']} MB"),
+        (f"{big['loops']:,} loops: CPU at {big['fixed_rate']:,.0f}/s", f"{big['cpu_cores_at_fixed_rate']} cores"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"| {'metric':<{width}} | value |\n|{'-' * (width + 2)}|-------|")
     for key, value in rows:
         print(f"| {key:<{width}} | {value} |")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {args.json}")
-    return 0 if svc["loss"] == 0 else 1
 
 
 if __name__ == "__main__":

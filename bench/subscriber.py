@@ -1,51 +1,56 @@
-"""Count-only QoS 1 subscriber: the raw ceiling of one gmqtt client on this machine.
+"""Count-only subscriber: the raw ceiling of the broker and the publisher on this machine.
 
-Run as its own process: `python -m bench.subscriber PORT TOPIC COUNT TIMEOUT_S`. Prints `ready` once the
-subscription is acknowledged, then one JSON line {"received", "first", "last"} (epoch seconds) on exit.
+    python -m bench.subscriber PORT TOPIC COUNT TIMEOUT_S [--qos 0|1]
+
+Reads with the service's own packet reader and acknowledges QoS 1 like the service does (one write per
+event-loop iteration), but does nothing with the messages. Prints `ready` once the subscription is
+acknowledged, then one JSON line {"received", "first", "last"} (epoch seconds) on exit.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
-import sys
 import time
 from typing import Any
 
-import gmqtt
-from gmqtt.mqtt.constants import MQTTv311
+from bench.mqtt_raw import RawClient
 
 
-async def main(port: int, topic: str, count: int, timeout_s: float) -> dict[str, Any]:
+async def main(args: argparse.Namespace) -> dict[str, Any]:
     received = 0
     first = last = 0.0
     done = asyncio.Event()
-    subscribed = asyncio.Event()
 
-    def on_message(client: Any, topic: str, payload: bytes, qos: int, properties: Any) -> int:
+    def on_message(topic: str, payload: bytes) -> None:
         nonlocal received, first, last
-        last = time.time()
-        if received == 0:
-            first = last
         received += 1
-        if received >= count:
+        if received == 1:
+            first = time.time()
+        if received >= args.count:
+            last = time.time()
             done.set()
-        return 0
 
-    client = gmqtt.Client(f"bench-sub-{time.monotonic_ns()}")
-    client.on_message = on_message
-    client.on_subscribe = lambda *args: subscribed.set()
-    await client.connect("127.0.0.1", port, version=MQTTv311)
-    client.subscribe(gmqtt.Subscription(topic, qos=1))
-    await asyncio.wait_for(subscribed.wait(), timeout=10)
+    client = await RawClient.connect(args.port, f"bench-sub-{time.monotonic_ns()}", on_message)
+    await client.subscribe(args.topic, args.qos)
     print("ready", flush=True)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), timeout=timeout_s)
-    await client.disconnect()
-    return {"received": received, "first": first, "last": last}
+        await asyncio.wait_for(done.wait(), timeout=args.timeout_s)
+    client.close()
+    return {"received": received, "first": first, "last": last or time.time()}
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.subscriber")
+    parser.add_argument("port", type=int)
+    parser.add_argument("topic")
+    parser.add_argument("count", type=int)
+    parser.add_argument("timeout_s", type=float)
+    parser.add_argument("--qos", type=int, choices=[0, 1], default=1)
+    return parser.parse_args()
 
 
 if __name__ == "__main__":
-    result = asyncio.run(main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
-    print(json.dumps(result), flush=True)
+    print(json.dumps(asyncio.run(main(_args()))), flush=True)

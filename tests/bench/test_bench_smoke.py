@@ -21,19 +21,29 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     out = tmp_path / "smoke.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--json", str(out)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=90,
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(out.read_text())
     assert result["loops"] == 50
     assert result["messages"] == 2000
-    assert result["raw"]["received"] == 2000
-    assert result["service"]["processed"] == 2000
-    assert result["service"]["loss"] == 0
-    assert result["service"]["rejected"] == {}
-    assert result["raw"]["msg_per_s"] > 0
-    assert result["service"]["readings_per_s"] > 0
+    for qos in ("qos1", "qos0"):
+        assert result["raw"][qos]["received"] == 2000
+        assert result["raw"][qos]["msg_per_s"] > 0
+    svc = result["service"]
+    assert svc["processed"] == 2000
+    assert svc["loss"] == 0
+    assert svc["rejected"] == {}
+    assert svc["readings_per_s"] > 0
     assert result["ratio"] > 0
-    assert result["service"]["startup_s"] > 0
-    assert result["service"]["rss_peak_mb"] > 0
+    assert svc["startup_s"] > 0
+    assert svc["rss_peak_mb"] > 0
+    assert "cpu_us_per_reading" in svc
+    assert svc["latency"]["samples"] == 20
+    assert svc["latency"]["missing"] == 0
+    assert 0 < svc["latency"]["p50_ms"] <= svc["latency"]["p99_ms"] <= svc["latency"]["max_ms"]
+    assert result["big"]["loops"] == 200
+    assert result["big"]["startup_s"] > 0
+    assert result["big"]["rss_peak_mb"] > 0
     assert "service throughput" in proc.stdout
+    assert "latency publish → signal" in proc.stdout
