@@ -59,13 +59,17 @@ def plc(tmp_path: Path) -> Iterator[PlcServer]:
 
 
 @pytest.fixture
-def plant(broker: Broker, plc: PlcServer, tmp_path: Path, request: pytest.FixtureRequest) -> Gateway:
+def plant(broker: Broker, plc: PlcServer, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    """The service, configured but not started (tests start it when their PLC is ready); stopped afterwards."""
     site = f"m{abs(hash(request.node.nodeid)) % 10**8}"
     api_port = free_port()
     config = tmp_path / "plant.yaml"
     config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port,
                                    plc_port=plc.port))
-    return Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    yield gw
+    if gw.proc is not None and gw.proc.poll() is None:
+        gw.kill(signal.SIGTERM)
 
 
 @pytest.fixture
