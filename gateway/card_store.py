@@ -79,7 +79,7 @@ class IdempotentAnswer:
 
 def state_row(bin_id: str, st: BinState) -> tuple[Any, ...]:
     """A bin's durable state as a `bin_state` row (for `STATE_SQL`)."""
-    cards = json.dumps([[c.number, c.signal_id, c.status, c.released_at] for c in st.open_cards])
+    cards = json.dumps([[c.number, c.signal_id, c.status, c.released_at, c.tag] for c in st.open_cards])
     return (bin_id, st.signals_released, int(st.stale), st.pieces, st.weight_g, st.last_ts, st.last_seen,
             st.depth, cards, st.low_water)
 

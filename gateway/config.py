@@ -29,6 +29,7 @@ from gateway.floor_config import (
     cross_check_scales,
     point_refs,
 )
+from gateway.rfid_config import RfidConfig, rfid_problems
 from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
 
@@ -130,6 +131,12 @@ class Item(_Model):
     description: str = ""
     unit_weight_g: float = Field(gt=0, allow_inf_nan=False)
     supplier: Ident | None = None
+    gtin: str | None = Field(default=None, pattern=r"^(\d{8}|\d{12,14})$")  # RFID tags count by it
+
+    @property
+    def gtin14(self) -> str | None:
+        """The GTIN padded to 14 digits, as SGTIN-96 tags decode."""
+        return self.gtin.zfill(14) if self.gtin else None
 
 
 class ScaleConfig(_Model):
@@ -194,6 +201,7 @@ class PlantConfig(_Model):
     bins: list[Bin] = []
     plcs: list[Plc] = []
     stations: list[Station] = []
+    rfid: RfidConfig = RfidConfig()
     edge: EdgeConfig = EdgeConfig()
     scales: list[ScaleDevice] = []
 
@@ -302,7 +310,8 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
     except ValidationError as exc:
         problems = [(tuple(err["loc"]), _reason(err)) for err in exc.errors()]
         return None, problems + cross_check(_valid_entries(data))
-    return config, cross_check(_entries_of(config))
+    cards = {b.id: b.cards for b in config.bins}
+    return config, cross_check(_entries_of(config)) + rfid_problems(config.rfid, cards)
 
 
 def _reason(err: Any) -> str:

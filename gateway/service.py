@@ -22,6 +22,7 @@ from gateway.ingest import Ingest, IngestLimits, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
 from gateway.rejections import Rejections
+from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
 from gateway.shop_floor import ShopFloor
 from gateway.store import Batch, BinContext, Store
@@ -47,7 +48,8 @@ def plan_topics(config: PlantConfig) -> Topics:
     own = f"{config.prefix}/scale/"
     extra = sorted(t for t in routes if not (t.startswith(own) and "/" not in t[len(own):]))
     plcs = [f"{config.prefix}/plc/+/+"] if config.plcs else []
-    return Topics([wildcard, *extra, *plcs], routes)
+    rfid = [f"{config.prefix}/rfid/+"] if config.rfid.readers else []
+    return Topics([wildcard, *extra, *plcs, *rfid], routes)
 
 
 class Service:
@@ -91,11 +93,14 @@ class Service:
             topic: (self.scales.handle, bin_id) for topic, bin_id in topics.routes.items()
         }
         routes.update(self.floor.routes())
+        self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.contexts, committer=self.committer)
+        routes.update(self.rfid.routes(config.prefix))
         self.andon = AndonBoard(config=config, engine=self.engine, floor=self.floor, committer=self.committer)
         self._adapters = adapters(config) if config.edge.in_gateway else []
         unknown = [
             UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
+            UnknownTopic(f"{config.prefix}/rfid/", "unknown_reader", "RFID reader"),
         ]
         self.ingest = Ingest(
             routes=routes, unknown=unknown,

@@ -47,6 +47,7 @@ class Card:
     signal_id: str
     status: SignalStatus
     released_at: float
+    tag: str | None = None  # the RFID tag (EPC) whose read released it, when a tag stands for any card
 
 
 @dataclass(frozen=True, slots=True)

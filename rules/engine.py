@@ -57,13 +57,17 @@ class Engine:
         """Move an open signal of a loop on; None when it is not open."""
         return self._bin(bin_id).act(signal_id, action, now, by=by, quantity=quantity, asn=asn)
 
-    def post_card(self, bin_id: str, number: int, now: float, *, by: str) -> SignalReleased | None:
+    def post_card(
+        self, bin_id: str, number: int | None, now: float, *, by: str, tag: str | None = None
+    ) -> SignalReleased | None:
         """A card seen at a kanban post: release it unless it is already out."""
-        return self._bin(bin_id).post_card(number, now, by=by)
+        return self._bin(bin_id).post_card(number, now, by=by, tag=tag)
 
-    def receive_card(self, bin_id: str, number: int | None, now: float, *, by: str) -> SignalChanged | None:
-        """A card (or, when None, the loop's oldest open card) arrived full: receive it."""
-        return self._bin(bin_id).receive_card(number, now, by=by)
+    def receive_card(
+        self, bin_id: str, number: int | None, now: float, *, by: str, tag: str | None = None
+    ) -> SignalChanged | None:
+        """A card (or the one released for `tag`, or the loop's oldest open card) arrived full: receive it."""
+        return self._bin(bin_id).receive_card(number, now, by=by, tag=tag)
 
     def tick(self, now: float) -> list[Event]:
         """Advance time: returns the sensor-stale alarms that are now due."""

@@ -210,13 +210,15 @@ class ScaleBin:
             received.append(self._move(card, "receive", "received", ts, by="scale", pieces=pieces, reason="refill"))
         return tuple(received)
 
-    def _release(self, number: int | None, pieces: int | None, ts: float, *, by: str) -> SignalReleased:
+    def _release(
+        self, number: int | None, pieces: int | None, ts: float, *, by: str, tag: str | None = None
+    ) -> SignalReleased:
         spec, st = self.spec, self.state
         if number is None:
             taken = {card.number for card in st.open_cards}
             number = next(n for n in range(1, spec.cards + 1) if n not in taken)
         st.signals_released += 1
-        card = Card(number, f"{spec.bin_id}-{st.signals_released}", "released", ts)
+        card = Card(number, f"{spec.bin_id}-{st.signals_released}", "released", ts, tag)
         st.open_cards = (*st.open_cards, card)
         urgent = pieces is not None and pieces <= spec.safety_stock
         return SignalReleased(
@@ -250,16 +252,29 @@ class ScaleBin:
             return status
         return self._move(card, action, status, now, by=by, pieces=self.state.pieces, quantity=quantity, asn=asn)
 
-    def post_card(self, number: int, now: float, *, by: str) -> SignalReleased | None:
-        """Card `number` was dropped at a kanban post: release it, unless it is already out."""
-        if number < 1 or number > self.spec.cards or any(c.number == number for c in self.state.open_cards):
-            return None
-        return self._release(number, self.state.pieces, now, by=by)
+    def post_card(self, number: int | None, now: float, *, by: str, tag: str | None = None) -> SignalReleased | None:
+        """A card was dropped at a kanban post: release it unless it is already out.
 
-    def receive_card(self, number: int | None, now: float, *, by: str) -> SignalChanged | None:
-        """Card `number` (or, when None, the oldest open card) arrived full: receive it; None if not out."""
+        `number` names the card; None means any free card, and `tag` (the read EPC) then tells a card
+        already out for the same tag from a new one."""
         cards = self.state.open_cards
-        card = next((c for c in cards if number is None or c.number == number), None)
+        if number is not None:
+            if not 1 <= number <= self.spec.cards or any(c.number == number for c in cards):
+                return None
+        elif len(cards) >= self.spec.cards or (tag is not None and any(c.tag == tag for c in cards)):
+            return None
+        return self._release(number, self.state.pieces, now, by=by, tag=tag)
+
+    def receive_card(
+        self, number: int | None, now: float, *, by: str, tag: str | None = None
+    ) -> SignalChanged | None:
+        """A container arrived full: receive card `number`, else the card released for `tag`, else the oldest
+        open card; None when there is none."""
+        cards = self.state.open_cards
+        if number is not None:
+            card = next((c for c in cards if c.number == number), None)
+        else:
+            card = next((c for c in cards if tag is not None and c.tag == tag), cards[0] if cards else None)
         if card is None:
             return None
         return self._move(card, "receive", "received", now, by=by, pieces=self.state.pieces)

@@ -440,3 +440,32 @@ def test_field_error_does_not_hide_cross_check_errors_of_the_same_bin(tmp_path: 
 @pytest.mark.parametrize("plant", sorted((Path(__file__).resolve().parents[2] / "config").glob("*.yaml")), ids=str)
 def test_every_shipped_plant_file_is_valid(plant: Path) -> None:
     assert load_config(plant, env={}).bins
+
+
+RFID = """rfid:
+  readers:
+    - {id: post-1, role: kanban_post, loops: [B1]}
+    - {id: post-1, role: receiving}
+  tags:
+    - {epc: e28011606000020a1b2c3d01, loop: B1, card: 1}
+    - {epc: E28011606000020A1B2C3D02, loop: B9, card: 1}
+    - {epc: E28011606000020A1B2C3D03, loop: B2, card: 2}
+"""
+
+
+def test_rfid_section_references_are_checked_and_located(tmp_path: Path) -> None:
+    issues = {(i.line, i.path): i.reason for i in issues_of(write(tmp_path, GOOD + RFID))}
+    assert issues == {
+        (28, "rfid.readers[1].id"): "duplicate id 'post-1'",
+        (31, "rfid.tags[1].loop"): "unknown loop 'B9' (not in bins)",
+        (32, "rfid.tags[2].card"): "loop B2 has 1 cards",
+    }
+
+
+def test_rfid_tags_and_gtins_load(tmp_path: Path) -> None:
+    text = GOOD.replace("    supplier: acme\n", '    supplier: acme\n    gtin: "614141123452"\n', 1)
+    config = load_config(write(tmp_path, text + RFID.replace("post-1, role: receiving", "dock, role: receiving")
+                               .replace("B9", "B2").replace("card: 2", "card: 1").replace("D03", "D04")))
+    assert config.items[0].gtin14 == "00614141123452"
+    assert config.rfid.tags[0].epc == "E28011606000020A1B2C3D01"
+    assert config.rfid.dedup_window_s == 5.0

@@ -213,3 +213,19 @@ def test_scale_releases_only_free_cards_after_rfid_posts() -> None:
     loop.feed(300, 0)
     assert [(e.card, e.by) for e in loop.released()] == [(2, "scale")]
     assert loop.bin.open_cards == 3
+
+
+def test_a_tag_that_stands_for_any_card_releases_one_card_and_receives_that_one() -> None:
+    loop = Loop()
+    first = loop.bin.post_card(None, T0 + 1, by="rfid:post", tag="EPC-A")
+    assert first is not None
+    assert loop.bin.post_card(None, T0 + 2, by="rfid:post", tag="EPC-A") is None  # already out for this tag
+    second = loop.bin.post_card(None, T0 + 3, by="rfid:post", tag="EPC-B")
+    assert second is not None
+    assert (first.card, second.card) == (1, 2)
+    received = loop.bin.receive_card(None, T0 + 4, by="rfid:dock", tag="EPC-B")
+    assert received is not None
+    assert received.signal_id == second.signal_id
+    oldest = loop.bin.receive_card(None, T0 + 5, by="rfid:dock", tag="EPC-C")  # no card out for it: the oldest
+    assert oldest is not None
+    assert oldest.signal_id == first.signal_id

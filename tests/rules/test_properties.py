@@ -232,10 +232,12 @@ def test_any_interleaving_keeps_one_open_signal_per_card_and_at_most_n(
                 case "reading":
                     ts = min(ts + ts_step, now)
                     ledger.feed(Reading(grams(n), ts, flag), now)
-                case "post":
-                    ledger.apply([e] if (e := ledger.bin.post_card(n, now, by="rfid:post")) else [])
+                case "post":  # card n by its own tag, or (n = 0) a tag that stands for any card
+                    released = ledger.bin.post_card(n or None, now, by="rfid:post", tag=None if n else "T")
+                    ledger.apply([released] if released else [])
                 case "dock":
-                    ledger.apply([e] if (e := ledger.bin.receive_card(n or None, now, by="rfid:dock")) else [])
+                    received = ledger.bin.receive_card(n or None, now, by="rfid:dock", tag=None if n else "T")
+                    ledger.apply([received] if received else [])
                 case action:
                     ids = sorted(ledger.open.values())
                     signal_id = ids[n] if n < len(ids) else "P1-999"

@@ -1,0 +1,77 @@
+"""The `rfid:` section of the plant file: readers and their roles, tags that stand for cards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.config_base import Ident
+
+ReaderRole = Literal["kanban_post", "receiving"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class RfidReader(_Model):
+    """A reader publishing on `<prefix>/rfid/<id>`: at a kanban post (reads release cards) or at a receiving
+    dock (reads receive them)."""
+
+    id: Ident
+    role: ReaderRole
+    loops: list[Ident] = []  # tags mapped by GTIN count only for these loops; empty: every loop of the sku
+
+
+class RfidTag(_Model):
+    """A tag that is one card of one loop."""
+
+    epc: str = Field(pattern=r"^[0-9A-Fa-f]{4,124}$")
+    loop: Ident
+    card: int = Field(ge=1)
+
+    @field_validator("epc")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        if len(value) % 2:
+            raise ValueError("an EPC has an even number of hex digits")
+        return value.upper()
+
+
+class RfidConfig(_Model):
+    """RFID readers and tags. Tags not listed count by the GTIN of their SGTIN-96 (items' `gtin`)."""
+
+    dedup_window_s: float = Field(default=5.0, ge=0, le=3600)
+    readers: list[RfidReader] = []
+    tags: list[RfidTag] = []
+
+
+def rfid_problems(
+    rfid: RfidConfig, cards_by_loop: dict[str, int]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """References and duplicates: tags and readers name configured loops, a tag's card exists."""
+    problems = _duplicates("readers", "id", ((i, r.id) for i, r in enumerate(rfid.readers)))
+    problems += _duplicates("tags", "epc", ((i, t.epc) for i, t in enumerate(rfid.tags)))
+    for i, tag in enumerate(rfid.tags):
+        if tag.loop not in cards_by_loop:
+            problems.append((("rfid", "tags", i, "loop"), f"unknown loop {tag.loop!r} (not in bins)"))
+        elif tag.card > cards_by_loop[tag.loop]:
+            problems.append((("rfid", "tags", i, "card"), f"loop {tag.loop} has {cards_by_loop[tag.loop]} cards"))
+    for i, reader in enumerate(rfid.readers):
+        problems += [
+            (("rfid", "readers", i, "loops"), f"unknown loop {loop!r} (not in bins)")
+            for loop in reader.loops if loop not in cards_by_loop
+        ]
+    return problems
+
+
+def _duplicates(section: str, field: str, ids: Iterable[tuple[int, str]]) -> list[tuple[tuple[str | int, ...], str]]:
+    seen: set[str] = set()
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, ident in ids:
+        if ident in seen:
+            problems.append((("rfid", section, index, field), f"duplicate {field} {ident!r}"))
+        seen.add(ident)
+    return problems
