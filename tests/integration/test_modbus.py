@@ -187,3 +187,14 @@ def test_stack_lights_follow_andon_and_are_rewritten_after_a_plc_restart(plc: Pl
     finally:
         lights.send_signal(signal.SIGTERM)
         lights.wait(timeout=15)
+
+
+def test_zero_based_addresses_match_mbpoll_references(plc: PlcServer) -> None:
+    """Debian's mbpoll numbers registers from 1: the point at `address: 2` is mbpoll's reference 3."""
+    out = subprocess.run(
+        ["mbpoll", "-m", "tcp", "-a", "1", "-t", "4:hex", "-r", "3", "-c", "2", "-1", "-p", str(plc.port),
+         "127.0.0.1"],
+        capture_output=True, text=True, timeout=10, check=True,
+    ).stdout
+    registers = [int(line.split()[-1], 16) for line in out.splitlines() if line.startswith("[")]
+    assert registers == encode(0x11223344, "uint32", "CDAB")  # what the fixture put at address 2 (point cdab)
