@@ -14,7 +14,7 @@ from rules.andon import AndonInputs, Colour, andon_colour
 from rules.engine import Engine
 from rules.events import AndonChanged
 from rules.floor import FloorChange
-from rules.scale_bin import BinState
+from rules.scale_bin import BinState, ScaleBin
 
 
 def bin_calls(state: BinState) -> tuple[int, int | None]:
@@ -26,26 +26,24 @@ class AndonBoard:
     """The current colour of every station, re-evaluated by `refresh`."""
 
     def __init__(self, *, config: PlantConfig, engine: Engine, floor: ShopFloor, committer: Committer) -> None:
-        self._engine = engine
         self._floor = floor
         self._committer = committer
-        self._bins: dict[str, list[str]] = {}
+        self._bins: dict[str, list[ScaleBin]] = {}  # the engine's bins, held so a refresh looks nothing up
         self._stations: dict[str, str] = {}  # key → configured station id
         for station in config.stations:
             key = f"{station.line}/{station.id}"
             self._stations[key] = station.id
             self._bins.setdefault(key, [])
         for bin_ in config.bins:
-            self._bins.setdefault(f"{bin_.line}/{bin_.station}", []).append(bin_.id)
+            scale_bin = engine.get(bin_.id)
+            if scale_bin is not None:
+                self._bins.setdefault(f"{bin_.line}/{bin_.station}", []).append(scale_bin)
         self.colours: dict[str, Colour] = {}
 
     def inputs(self, key: str) -> AndonInputs:
         """What the station's colour is made of now."""
         calls, stockout = 0, False
-        for bin_id in self._bins[key]:
-            scale_bin = self._engine.get(bin_id)
-            if scale_bin is None:
-                continue
+        for scale_bin in self._bins[key]:
             open_cards, pieces = bin_calls(scale_bin.state)
             calls += open_cards
             stockout = stockout or pieces == 0
