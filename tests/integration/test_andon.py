@@ -51,17 +51,26 @@ def colours(gw: Gateway) -> dict[str, str]:
     return {f"{s['line']}/{s['station']}": s["colour"] for s in gw.get("/api/v1/andon").json()["stations"]}
 
 
-def retained(broker: Broker, gw: Gateway) -> dict[str, dict[str, object]]:
-    """What a light connecting now receives: the retained colour of each station."""
-    sub = broker.subscribe(f"{gw.prefix}/andon/#", count=2, timeout_s=5)
-    return {topic.removeprefix(f"{gw.prefix}/andon/"): body for topic, body in messages(sub)}
+def retained(broker: Broker, gw: Gateway, s1: str, s2: str) -> dict[str, dict[str, object]]:
+    """What a light connecting receives once the colours are out: the retained colour of each station.
+
+    The API shows a colour as soon as it is decided; it is published after its event is committed.
+    """
+    def current() -> dict[str, dict[str, object]] | None:
+        sub = broker.subscribe(f"{gw.prefix}/andon/#", count=2, timeout_s=2)
+        got = {topic.removeprefix(f"{gw.prefix}/andon/"): body for topic, body in messages(sub)}
+        shown = {key: body.get("colour") for key, body in got.items()}
+        return got if shown == {"L1/S1": s1, "L1/S2": s2} else None
+
+    found = wait_for(current, what=f"retained colours {s1}, {s2}")
+    assert isinstance(found, dict)
+    return found
 
 
 def test_colours_follow_bins_wip_and_material_call(broker: Broker, andon_gateway: Gateway) -> None:
     gw = andon_gateway
     wait_for(lambda: colours(gw) == {"L1/S1": "green", "L1/S2": "green"}, what="green at start-up")
-    first = retained(broker, gw)
-    assert first["L1/S1"]["colour"] == "green"
+    first = retained(broker, gw, "green", "green")
     assert first["L1/S1"]["previous"] is None
     assert {"type", "ts", "site", "seq", "line", "station"} <= set(first["L1/S1"])
 
@@ -76,8 +85,7 @@ def test_colours_follow_bins_wip_and_material_call(broker: Broker, andon_gateway
     broker.publish(f"{gw.prefix}/scale/B2", json.dumps({"weight_g": 0}))  # B2 is empty: stockout
     wait_for(lambda: colours(gw)["L1/S2"] == "red", what="red for the stockout")
 
-    now = retained(broker, gw)
-    assert (now["L1/S1"]["colour"], now["L1/S1"]["previous"]) == ("blue", "red")
-    assert now["L1/S2"]["colour"] == "red"
+    now = retained(broker, gw, "blue", "red")
+    assert now["L1/S1"]["previous"] == "red"
     [s1] = [s for s in gw.get("/api/v1/andon").json()["stations"] if s["station"] == "S1"]
     assert (s1["open_calls"], s1["material_call"], s1["wip"], s1["stockout"]) == (1, True, "normal", False)
