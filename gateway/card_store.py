@@ -63,7 +63,7 @@ CREATE TABLE idempotency (
 
 STATE_SQL = (
     "INSERT OR REPLACE INTO bin_state (bin_id, signals_released, stale, pieces, weight_g, last_ts, last_seen,"
-    " depth, open_cards, low_water) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " depth, open_cards, low_water, consumed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -81,7 +81,7 @@ def state_row(bin_id: str, st: BinState) -> tuple[Any, ...]:
     """A bin's durable state as a `bin_state` row (for `STATE_SQL`)."""
     cards = json.dumps([[c.number, c.signal_id, c.status, c.released_at, c.tag] for c in st.open_cards])
     return (bin_id, st.signals_released, int(st.stale), st.pieces, st.weight_g, st.last_ts, st.last_seen,
-            st.depth, cards, st.low_water)
+            st.depth, cards, st.low_water, st.consumed)
 
 
 def state_of(row: sqlite3.Row) -> BinState:
@@ -90,6 +90,7 @@ def state_of(row: sqlite3.Row) -> BinState:
         depth=row["depth"], open_cards=tuple(Card(*c) for c in json.loads(row["open_cards"])),
         signals_released=row["signals_released"], stale=bool(row["stale"]), pieces=row["pieces"],
         weight_g=row["weight_g"], last_ts=row["last_ts"], last_seen=row["last_seen"], low_water=row["low_water"],
+        consumed=row["consumed"],
     )
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from gateway.card_store import IdempotentAnswer
+from gateway.consumption_store import SampleRow
 from gateway.mqtt_link import Ack
 from gateway.store import Batch, Store, StoreError
 from rules.events import Event
@@ -59,6 +60,12 @@ class Committer:
     def stage_answer(self, answer: IdempotentAnswer) -> None:
         """Keep an API answer (by its `Idempotency-Key`) in the same transaction as its effects."""
         self._batch.answers.append(answer)
+        self._kick()
+
+    def stage_samples(self, rows: list[SampleRow], keep_after: float) -> None:
+        """Add consumption samples (and how far back history is kept) to the next transaction."""
+        self._batch.samples.extend(rows)
+        self._batch.keep_samples_after = keep_after
         self._kick()
 
     async def commit(self) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from connectors.settings import InfluxConfig, OutboxConfig, WebhookConfig
+from gateway.analytics_config import AnalyticsConfig
 from gateway.config_base import Ident
 from gateway.floor_config import (
     EdgeConfig,
@@ -172,6 +173,7 @@ class Bin(_Model):
     safety_stock: int = Field(default=0, ge=0)
     receive_by_scale: bool = True
     receive_tolerance: float = Field(default=0.25, gt=0, lt=0.5)
+    predictive_margin_h: float | None = Field(default=None, ge=0)  # set: release early (docs/ANALYTICS.md)
 
     @property
     def capacity(self) -> int:
@@ -202,6 +204,7 @@ class PlantConfig(_Model):
     plcs: list[Plc] = []
     stations: list[Station] = []
     rfid: RfidConfig = RfidConfig()
+    analytics: AnalyticsConfig = AnalyticsConfig()
     edge: EdgeConfig = EdgeConfig()
     scales: list[ScaleDevice] = []
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from connectors.hub import Connectors
 from edge.runner import adapters, show_colour, start_adapters
+from gateway.analytics import LoopAnalytics
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
@@ -111,6 +112,10 @@ class Service:
             engine=self.engine, store=self.store, committer=self.committer, contexts=self.contexts,
             site=config.site, clock=clock,
         )
+        self.analytics = LoopAnalytics(
+            config=config, engine=self.engine, store=self.store, committer=self.committer, contexts=self.contexts,
+            clock=clock,
+        )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
         self._in_transit: set[int] = set()
         self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
@@ -129,6 +134,7 @@ class Service:
                     tasks.create_task(self._snapshot_loop(), name="snapshotter"),
                     tasks.create_task(self.api.run(), name="http-api"),
                     tasks.create_task(self.connectors.run(), name="connectors"),
+                    tasks.create_task(self.analytics.run(), name="analytics"),
                 ]
                 workers += start_adapters(tasks, self._adapters, self.link.publish)
                 await stop.wait()

@@ -27,7 +27,9 @@ from gateway.card_store import (
     write_change,
     write_release,
 )
+from gateway.consumption_store import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
 from gateway.floor_store import FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
+from rules.analytics import Sample
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 from rules.scale_bin import BinState
 
@@ -61,6 +63,7 @@ _MIGRATIONS = (
     _SCHEMA,  # 1: bins, signals, alarms of bins, events, rejections
     FLOOR_MIGRATION,  # 2: stations, counters; alarms keyed by subject, with acknowledgement
     CARDS_MIGRATION,  # 3: loops of N cards, the signal lifecycle, transitions, idempotent answers
+    CONSUMPTION_MIGRATION,  # 4: consumption counter and its sampled history, for analytics
 )
 """Schema steps in order: a database at version n runs steps n+1 onwards, each in its own transaction."""
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -92,6 +95,8 @@ class Batch:
     answers: list[IdempotentAnswer] = field(default_factory=list)  # API answers to keep with their effects
     heartbeat: float | None = None  # written even when nothing else is, so a dead disk shows in /healthz
     floor: FloorBatch = field(default_factory=FloorBatch)
+    samples: list[SampleRow] = field(default_factory=list)  # consumption history
+    keep_samples_after: float | None = None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -142,6 +147,8 @@ class Store:
                     [(reason, n, n) for reason, n in batch.rejections.items()],
                 )
                 write_floor(cur, batch.floor)
+                if batch.samples:
+                    write_samples(cur, batch.samples, batch.keep_samples_after)
                 cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
                 if batch.heartbeat is not None:
                     cur.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (str(batch.heartbeat),))
@@ -195,6 +202,11 @@ class Store:
         """One signal with its transitions, or None."""
         with self._read_lock:
             return signal_record(self._reader.cursor(), signal_id)
+
+    def samples(self, bin_id: str, since: float) -> list[Sample]:
+        """A loop's consumption samples from `since`, oldest first."""
+        with self._read_lock:
+            return read_samples(self._reader.cursor(), bin_id, since)
 
     def idempotent_answer(self, key: str) -> tuple[str, dict[str, Any]] | None:
         """The request an `Idempotency-Key` was first used for and the signal it answered, or None."""

@@ -69,6 +69,12 @@ class Engine:
         """A card (or the one released for `tag`, or the loop's oldest open card) arrived full: receive it."""
         return self._bin(bin_id).receive_card(number, now, by=by, tag=tag)
 
+    def release_early(
+        self, bin_id: str, now: float, *, hours_to_empty: float, horizon_h: float
+    ) -> SignalReleased | None:
+        """Predictive release of a loop's next card when it will be empty within `horizon_h`."""
+        return self._bin(bin_id).release_early(now, hours_to_empty=hours_to_empty, horizon_h=horizon_h)
+
     def tick(self, now: float) -> list[Event]:
         """Advance time: returns the sensor-stale alarms that are now due."""
         due = (b.tick(now) for b in self._bins.values())

@@ -95,6 +95,7 @@ class BinState:
     last_ts: float | None = None  # snapshotted periodically: measurement time of the last reading
     last_seen: float | None = None  # arrival time of the last reading, for staleness
     low_water: int | None = None  # snapshotted: lowest stable level since the last refill
+    consumed: int = 0  # snapshotted: pieces taken out since the loop was created (falls below low_water)
     pending_dir: int = 0  # debounce: -1 toward a release, +1 toward a re-arm or refill
     pending_since: float | None = None  # debounce: first reading of the current run toward a transition
     pending_count: int = 0
@@ -158,7 +159,12 @@ class ScaleBin:
 
     def _step(self, pieces: int, ts: float) -> tuple[Event, ...]:
         st = self.state
-        if st.low_water is None or pieces < st.low_water:
+        if st.low_water is None:
+            st.low_water = pieces
+        elif pieces < st.low_water:
+            # Only falls below the lowest level since the last refill count: leaning on the bin and
+            # taking the weight off again consumes nothing.
+            st.consumed += st.low_water - pieces
             st.low_water = pieces
         direction = self._direction(pieces)
         if direction == 0:
@@ -193,7 +199,8 @@ class ScaleBin:
         released: list[Event] = []
         while st.depth < target:
             st.depth += 1
-            if len(st.open_cards) < spec.cards:
+            # Cards already out for this boundary (posted by RFID, released early) are not released twice.
+            if len(st.open_cards) < st.depth:
                 released.append(self._release(None, pieces, ts, by="scale"))
         return tuple(released)
 
@@ -278,6 +285,14 @@ class ScaleBin:
         if card is None:
             return None
         return self._move(card, "receive", "received", now, by=by, pieces=self.state.pieces)
+
+    def release_early(self, now: float, *, hours_to_empty: float, horizon_h: float) -> SignalReleased | None:
+        """Predictive release: the next card goes now when the bin will be empty within `horizon_h` (the
+        supplier's lead time plus a margin), unless a card is already out ahead of the level."""
+        st = self.state
+        if hours_to_empty >= horizon_h or len(st.open_cards) > st.depth or len(st.open_cards) >= self.spec.cards:
+            return None
+        return self._release(None, st.pieces, now, by="predictive")
 
     def tick(self, now: float) -> Event | None:
         """Raise the sensor-stale alarm once the bin has been silent for its stale-after time."""

@@ -229,3 +229,27 @@ def test_a_tag_that_stands_for_any_card_releases_one_card_and_receives_that_one(
     oldest = loop.bin.receive_card(None, T0 + 5, by="rfid:dock", tag="EPC-C")  # no card out for it: the oldest
     assert oldest is not None
     assert oldest.signal_id == first.signal_id
+
+
+def test_consumption_counts_falls_below_the_lowest_level_only() -> None:
+    loop = Loop()
+    loop.feed(300, 250, 262, 250, 240)  # someone leans on the bin (262) and lets go
+    assert loop.bin.state.consumed == 60
+    loop.feed(20)  # all three cards out
+    loop.feed(120)  # a container arrives: the refill is not negative consumption
+    loop.feed(110)
+    assert loop.bin.state.consumed == 290
+
+
+def test_predictive_release_sends_the_next_card_once_before_the_crossing() -> None:
+    loop = Loop()
+    loop.feed(300)
+    early = loop.bin.release_early(T0 + 10, hours_to_empty=1.0, horizon_h=2.0)
+    assert early is not None
+    assert (early.card, early.by, early.pieces) == (1, "predictive", 300)
+    assert loop.bin.release_early(T0 + 11, hours_to_empty=0.5, horizon_h=2.0) is None  # already ahead
+    loop.feed(230)  # the crossing the early card stood for releases nothing more
+    assert loop.released() == []
+    loop.feed(130)
+    assert [(e.card, e.by) for e in loop.released()] == [(2, "scale")]
+    assert Loop().bin.release_early(T0, hours_to_empty=3.0, horizon_h=2.0) is None  # lasts long enough
