@@ -63,10 +63,6 @@ class AlarmBook:
     def __iter__(self) -> Iterator[Alarm]:
         return iter(self._open.values())
 
-    def get(self, subject: str, kind: AlarmKind) -> Alarm | None:
-        """The open alarm of this subject and kind, or None."""
-        return self._open.get((subject, kind))
-
     def is_open(self, subject: str, kind: AlarmKind) -> bool:
         """Whether an alarm of this subject and kind is active or acknowledged."""
         return (subject, kind) in self._open

@@ -76,10 +76,6 @@ class Floor:
         self._scheduled_since: dict[str, float] = {}
         self._reported_offline: set[str] = set()
 
-    def counter_state(self, counter_id: str) -> CounterState | None:
-        """The last accepted value of a counter."""
-        return self._counter_states.get(counter_id)
-
     def on_counter(self, counter_id: str, value: int, ts: float) -> tuple[CounterVerdict, FloorChange]:
         """Apply a counter's cumulative value read at `ts`."""
         spec = self._counters.get(counter_id)
