@@ -13,6 +13,7 @@ from typing import Any
 from gateway.card_store import SignalQuery
 from gateway.committer import Committer
 from gateway.config import Bin, PlantConfig
+from gateway.consumption_store import SampleRow
 from gateway.messages import event_body
 from gateway.store import BinContext, Store
 from rules import analytics as calc
@@ -20,6 +21,7 @@ from rules.analytics import DAY_S, Kpis, Sample, SignalTimes
 from rules.engine import Engine
 
 _MAX_SIGNALS = 100_000
+_PRUNE_EVERY_S = 3600.0  # samples older than the history window are deleted this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ class LoopAnalytics:
         self._bins = {b.id: b for b in config.bins}
         self._promised = {s.id: s.lead_time_h for s in config.suppliers}
         self._supplier = {b.id: config.items_by_sku[b.sku].supplier for b in config.bins}
+        self._last: dict[str, tuple[int, int | None]] = {}  # what each loop's last sample recorded
+        self._pruned = 0.0
         span = 4 * self._config.half_life_h * 3600.0
         self._recent: dict[str, deque[Sample]] = {
             b.id: deque(store.samples(b.id, clock() - span), maxlen=int(span / self._config.sample_interval_s) + 2)
@@ -65,9 +69,19 @@ class LoopAnalytics:
             self.sample(self._clock())
 
     def sample(self, now: float) -> None:
-        """Stage one sample per loop; release early where the loop asks for it and it will run dry."""
-        rows = [(b.spec.bin_id, now, b.state.consumed, b.state.pieces) for b in self._engine]
-        self._committer.stage_samples(rows, keep_after=now - self._config.history_days * DAY_S)
+        """Stage a sample of each loop whose consumption or level changed since its last one; release early
+        where the loop asks for it and it will run dry."""
+        rows: list[SampleRow] = []
+        for scale_bin in self._engine:
+            st = scale_bin.state
+            key = (st.consumed, st.pieces)
+            if self._last.get(scale_bin.spec.bin_id) != key:
+                self._last[scale_bin.spec.bin_id] = key
+                rows.append((scale_bin.spec.bin_id, now, st.consumed, st.pieces))
+        prune = now - self._pruned >= _PRUNE_EVERY_S
+        if rows or prune:
+            self._committer.stage_samples(rows, keep_after=now - self._config.history_days * DAY_S if prune else None)
+            self._pruned = now if prune else self._pruned
         for bin_id, recent in self._recent.items():
             state = self._engine.state_copy(bin_id)
             recent.append(Sample(now, state.consumed, state.pieces))
@@ -92,7 +106,9 @@ class LoopAnalytics:
 
     def _history(self, bin_id: str, now: float) -> tuple[list[Sample], list[SignalTimes]]:
         since = now - self._config.history_days * DAY_S
-        samples = self._store.samples(bin_id, since)
+        live = self._engine.state_copy(bin_id)
+        # Samples are taken on change; the live state closes the series at `now`.
+        samples = [*self._store.samples(bin_id, since), Sample(now, live.consumed, live.pieces)]
         rows = self._store.signals(SignalQuery(bin_id=bin_id, since=since, limit=_MAX_SIGNALS))
         signals = [
             SignalTimes(r["supplier"], r["released_at"], r["closed_at"] if r["status"] == "received" else None)

@@ -62,10 +62,12 @@ class Committer:
         self._batch.answers.append(answer)
         self._kick()
 
-    def stage_samples(self, rows: list[SampleRow], keep_after: float) -> None:
-        """Add consumption samples (and how far back history is kept) to the next transaction."""
+    def stage_samples(self, rows: list[SampleRow], keep_after: float | None) -> None:
+        """Add consumption samples (and, when given, the time before which history is deleted) to the next
+        transaction."""
         self._batch.samples.extend(rows)
-        self._batch.keep_samples_after = keep_after
+        if keep_after is not None:
+            self._batch.keep_samples_after = keep_after
         self._kick()
 
     async def commit(self) -> None:

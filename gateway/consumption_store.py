@@ -15,7 +15,8 @@ ALTER TABLE bin_state ADD COLUMN consumed INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE consumption (
     bin_id TEXT NOT NULL, ts REAL NOT NULL, consumed INTEGER NOT NULL, pieces INTEGER,
     PRIMARY KEY (bin_id, ts)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE INDEX consumption_by_ts ON consumption (ts)
 """
 
 SampleRow = tuple[str, float, int, int | None]

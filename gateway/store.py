@@ -147,7 +147,7 @@ class Store:
                     [(reason, n, n) for reason, n in batch.rejections.items()],
                 )
                 write_floor(cur, batch.floor)
-                if batch.samples:
+                if batch.samples or batch.keep_samples_after is not None:
                     write_samples(cur, batch.samples, batch.keep_samples_after)
                 cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
                 if batch.heartbeat is not None:

@@ -14,7 +14,7 @@ from gateway.store import Batch, BinContext, Store
 from rules.analytics import DAY_S, HOUR_S
 from rules.engine import Engine
 from rules.events import SignalChanged, SignalReleased
-from rules.scale_bin import Reading
+from rules.scale_bin import BinState, Reading
 
 D0 = 20_000 * DAY_S  # midnight UTC
 CTX = {"B1": BinContext(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)}
@@ -46,7 +46,7 @@ def analytics(tmp_path: Path) -> LoopAnalytics:
             SignalChanged("B1", f"B1-{n}", 1, released + wait_h * HOUR_S, "signal_received", "api"),
         ]
     store.write(Batch(events=[(e, {}) for e in events], samples=rows))
-    engine = Engine(specs=config.bin_specs(), started_at=D0)
+    engine = Engine(specs=config.bin_specs(), states={"B1": BinState(consumed=5 * 96)}, started_at=D0)
     engine.on_reading("B1", Reading(50 * 10.0, D0 + 96 * HOUR_S), D0 + 96 * HOUR_S)  # 50 pieces, no tare
     committer = Committer(store=store, executor=ThreadPoolExecutor(max_workers=1), on_committed=lambda batch: None)
     return LoopAnalytics(config=config, engine=engine, store=store, committer=committer, contexts=CTX,
@@ -55,10 +55,10 @@ def analytics(tmp_path: Path) -> LoopAnalytics:
 
 def test_loop_report(analytics: LoopAnalytics) -> None:
     report = analytics.report("B1")
-    assert report["samples"] == 96
+    assert report["samples"] == 97  # 96 stored and the live state now
     assert report["consumption_rate_per_h"] == pytest.approx(5.0)
     assert report["time_to_empty_h"] == pytest.approx(10.0)  # 50 pieces at 5 an hour
-    assert report["daily_usage"] == {"days": 2, "avg": 120, "max": 120}  # days 2 and 3 are whole
+    assert report["daily_usage"] == {"days": 3, "avg": 120, "max": 120}  # days 2 to 4 are whole
     assert report["lead_time_h"] == {"promised": 24.0, "measured": 25.0}
     # N = ⌈5/h × 25 h × 1.2 / 100⌉ = ⌈1.5⌉ = 2; no spread in daily usage: no safety stock; ROP = 120 × 25/24.
     assert report["recommended"] == {

@@ -45,7 +45,7 @@ def plant(broker: Broker, tmp_path: Path) -> Iterator[Gateway]:
 def test_predictive_release_and_analytics_endpoints(broker: Broker, plant: Gateway) -> None:
     topic = f"{plant.prefix}/scale/P1"
     broker.publish(topic, json.dumps({"weight_g": 1000}))  # 100 pieces
-    wait_for(lambda: plant.get("/api/v1/loops/P1/analytics").json()["samples"] >= 1, what="a first sample")
+    wait_for(lambda: plant.get("/api/v1/loops/P1/analytics").json()["samples"] >= 2, what="a stored sample")
     broker.publish(topic, json.dumps({"weight_g": 800}))  # 80: far above the reorder point, but emptying fast
 
     signals = wait_for(lambda: plant.get("/api/v1/signals?loop=P1").json()["signals"], what="an early release")
