@@ -92,6 +92,10 @@ class CardActions:
         if row is None:
             raise SignalNotFoundError(f"no signal with id {req.signal_id!r}")
         bin_id = row["bin_id"]
+        if self._engine.get(bin_id) is None:
+            raise TransitionRefusedError(
+                f"cannot {req.action} signal {req.signal_id}: loop {bin_id} is no longer configured"
+            )
         outcome = self._engine.act(
             bin_id, req.signal_id, req.action, self._clock(), by=req.by,
             quantity=req.quantity if req.quantity is not None or req.action != "ship" else row["quantity"],
