@@ -152,6 +152,7 @@ def raw_ceiling(port: int, kind: str, bins: int, count: int, qos: int) -> dict[s
     return {
         "qos": qos,
         "received": result["received"],
+        "loss": count - result["received"],
         "elapsed_s": round(result["last"] - result["first"], 3),
         "msg_per_s": rate(result["received"], result["first"], result["last"]),
     }
@@ -332,8 +333,10 @@ def print_table(result: dict[str, Any]) -> None:
         ("loops", f"{result['loops']:,}"),
         ("messages at full speed", f"{result['messages']:,}"),
         ("publisher", result["publisher"]),
-        ("raw ceiling QoS 1 (count-only subscriber)", f"{raw['qos1']['msg_per_s']:,} msg/s"),
-        ("raw ceiling QoS 0 (count-only subscriber)", f"{raw['qos0']['msg_per_s']:,} msg/s"),
+        *(
+            (f"raw ceiling QoS {q} (count-only subscriber)", f"{r['msg_per_s']:,} msg/s, {r['loss']:,} lost")
+            for q, r in ((1, raw["qos1"]), (0, raw["qos0"]))
+        ),
         ("service throughput (QoS 1)", f"{svc['readings_per_s']:,} readings/s"),
         ("service ÷ raw ceiling QoS 1", f"{result['ratio']:.2f}"),
         ("processed / loss", f"{svc['processed']:,} / {svc['loss']:,}"),

@@ -4,7 +4,8 @@
 
 Reads with the service's own packet reader and acknowledges QoS 1 like the service does (one write per
 event-loop iteration), but does nothing with the messages. Prints `ready` once the subscription is
-acknowledged, then one JSON line {"received", "first", "last"} (epoch seconds) on exit.
+acknowledged, then, once COUNT messages arrived, none arrived for STALL_S, or TIMEOUT_S passed, one JSON
+line {"received", "first", "last"} (epoch seconds of the first and the last message).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from bench.mqtt_raw import RawClient
 
+STALL_S = 3.0
+
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     received = 0
@@ -27,19 +30,29 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     def on_message(topic: str, payload: bytes) -> None:
         nonlocal received, first, last
         received += 1
+        last = time.time()
         if received == 1:
-            first = time.time()
+            first = last
         if received >= args.count:
-            last = time.time()
             done.set()
+
+    async def stalled() -> None:
+        """Returns when messages have started and then stopped coming (some were lost)."""
+        seen = -1
+        while received == 0 or received != seen:
+            seen = received
+            await asyncio.sleep(STALL_S)
 
     client = await RawClient.connect(args.port, f"bench-sub-{time.monotonic_ns()}", on_message)
     await client.subscribe(args.topic, args.qos)
     print("ready", flush=True)
+    waits = {asyncio.ensure_future(done.wait()), asyncio.ensure_future(stalled())}
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), timeout=args.timeout_s)
+        await asyncio.wait_for(asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), timeout=args.timeout_s)
+    for wait in waits:
+        wait.cancel()
     client.close()
-    return {"received": received, "first": first, "last": last or time.time()}
+    return {"received": received, "first": first, "last": last}
 
 
 def _args() -> argparse.Namespace:
