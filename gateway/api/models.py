@@ -146,6 +146,75 @@ class LoopList(BaseModel):
     count: int
 
 
+class KpisOut(BaseModel):
+    """Key figures over the analytics window (docs/ANALYTICS.md)."""
+
+    stockouts: int
+    stockout_minutes: float
+    received: int
+    on_time_rate: float | None
+    avg_signal_to_receipt_h: float | None
+    cards_per_day: float | None
+
+
+class DailyUsageOut(BaseModel):
+    """Pieces consumed per whole day in the window."""
+
+    days: int
+    avg: float | None
+    max: int | None
+
+
+class LeadTimeOut(BaseModel):
+    """The supplier's promised lead time and the mean measured one (None before a receipt)."""
+
+    promised: float
+    measured: float | None
+
+
+class ConfiguredSizeOut(BaseModel):
+    """The loop as configured."""
+
+    cards: int
+    container_qty: int
+    reorder_point: int
+    safety_stock: int
+    predictive_margin_h: float | None
+
+
+class RecommendedSizeOut(BaseModel):
+    """The loop as the measurements size it; None where there is not enough history yet."""
+
+    demand_per_h: float | None
+    lead_time_h: float
+    cards: int | None
+    safety_stock_peak: float | None
+    safety_stock_service: float | None
+    reorder_point_peak: int | None
+    reorder_point_service: int | None
+
+
+class LoopAnalyticsOut(BaseModel):
+    """Consumption, time to empty, lead time, recommended sizing beside the configured one, and KPIs."""
+
+    loop: str
+    samples: int
+    consumption_rate_per_h: float | None
+    time_to_empty_h: float | None
+    daily_usage: DailyUsageOut
+    lead_time_h: LeadTimeOut
+    configured: ConfiguredSizeOut
+    recommended: RecommendedSizeOut
+    kpis: KpisOut
+
+
+class KpisReport(BaseModel):
+    """KPIs per loop and per supplier."""
+
+    loops: dict[str, KpisOut]
+    suppliers: dict[str, KpisOut]
+
+
 class BinList(BaseModel):
     """All bins."""
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import NotFoundError
-from gateway.api.models import ErrorOut, LoopList, LoopOut
+from gateway.api.models import ErrorOut, KpisReport, LoopAnalyticsOut, LoopList, LoopOut
 from gateway.views import loop_out
 
 router = APIRouter(prefix="/api/v1", tags=["loops"])
@@ -31,14 +29,14 @@ async def get_loop(loop_id: str, service: ServiceDep) -> LoopOut:
 
 
 @router.get("/loops/{loop_id}/analytics", responses={404: {"model": ErrorOut}})
-async def loop_analytics(loop_id: str, service: ServiceDep) -> dict[str, Any]:
+async def loop_analytics(loop_id: str, service: ServiceDep) -> LoopAnalyticsOut:
     """Consumption rate, time to empty, lead times, recommended sizing beside the configured one, and KPIs."""
     if service.engine.get(loop_id) is None:
         raise NotFoundError(f"no loop with id {loop_id!r}")
-    return service.analytics.report(loop_id)
+    return LoopAnalyticsOut.model_validate(service.analytics.report(loop_id))
 
 
 @router.get("/kpis")
-async def kpis(service: ServiceDep) -> dict[str, Any]:
+async def kpis(service: ServiceDep) -> KpisReport:
     """Stockouts, on-time receipt rate, signal → receipt time and cards per day, per loop and per supplier."""
-    return service.analytics.all_kpis()
+    return KpisReport.model_validate(service.analytics.all_kpis())
