@@ -79,7 +79,9 @@ def start_mosquitto(port: int, directory: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def write_plant(directory: Path, loops: int, mqtt_port: int, api_port: int) -> Path:
+def write_plant(directory: Path, loops: int, mqtt_port: int, api_port: int, rfid_tags: int = 0) -> Path:
+    """The bench plant; with `rfid_tags`, a kanban post and a receiving dock and one tag (card 1) for each
+    of the last `rfid_tags` bins (EPC = bin number in 24 hex digits)."""
     lines = [
         f"site: {SITE}",
         f'mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}',
@@ -94,6 +96,10 @@ def write_plant(directory: Path, loops: int, mqtt_port: int, api_port: int) -> P
         " scale: {tare_g: 500}, stale_after_s: 3600}"
         for i in range(loops)
     ]
+    if rfid_tags:
+        lines += ["rfid:", "  dedup_window_s: 0", "  readers:", "    - {id: post, role: kanban_post}",
+                  "    - {id: dock, role: receiving}", "  tags:"]
+        lines += [f"    - {{epc: '{i:024X}', loop: B{i}, card: 1}}" for i in range(loops - rfid_tags, loops)]
     path = directory / "plant.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -182,11 +188,13 @@ class Load:
     rate: float  # the fixed background rate of the latency / CPU phase
     seconds: float  # how long the fixed-rate phase lasts
     probes: int  # latency probes (one signal each) during the fixed-rate phase; 0: none
+    rfid_tags: int = 0  # tags (cards) of the RFID phase, on the last bins
+    rfid_reads: int = 0  # reads at full speed, each changing a card; 0: no RFID phase
 
 
 def service_run(directory: Path, api_port: int, load: Load) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
-    plant = write_plant(directory, load.loops, load.port, api_port)
+    plant = write_plant(directory, load.loops, load.port, api_port, rfid_tags=load.rfid_tags)
     log = directory / "service.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log.open("wb") as log_file:
@@ -223,6 +231,8 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
     if load.messages:
         result |= _full_speed(proc, http, load)
     result |= _fixed_rate(proc, load)
+    if load.rfid_reads:
+        result["rfid"] = _rfid(load)
     result["rejected"] = http.get("/api/v1/counters").json()["rejected"]
     result["rss_peak_mb"] = peak_rss_mb(proc.pid)
     return result
@@ -276,6 +286,36 @@ def _fixed_rate(proc: subprocess.Popen[bytes], load: Load) -> dict[str, Any]:
     return {"fixed_rate": load.rate, "cpu_cores_at_fixed_rate": round(cpu / wall, 2), "latency": latency}
 
 
+def _rfid(load: Load) -> dict[str, Any]:
+    """RFID reads that each release or receive a card, QoS 1, acknowledged after commit; the events are
+    counted, and their rate taken, as they come out on the signal topic after their commit."""
+    count = load.rfid_reads
+    sub = subprocess.Popen(
+        [sys.executable, "-m", "bench.subscriber", str(load.port), f"{PREFIX}/signal/+", str(count), "120"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert sub.stdout is not None
+    if sub.stdout.readline().strip() != "ready":
+        raise RuntimeError("subscriber did not start")
+    pub = subprocess.Popen(
+        [sys.executable, "-m", "bench.rfid_publisher", str(load.port), PREFIX, str(load.loops - load.rfid_tags),
+         str(load.rfid_tags), str(count)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    pub.communicate(timeout=180)
+    if pub.returncode != 0:
+        raise RuntimeError(f"RFID publisher exited with {pub.returncode}")
+    out, _ = sub.communicate(timeout=180)
+    seen = json.loads(out.strip().splitlines()[-1])
+    return {
+        "reads": count,
+        # The broker acknowledges the publisher at once; the events count once committed and published.
+        "events_per_s": rate(seen["received"], seen["first"], seen["last"]),
+        "events_published": seen["received"],
+        "lost": count - seen["received"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--loops", type=int, default=10_000, help="scale loops (bins) in the plant file")
@@ -284,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=10_000, help="readings/s of the latency and CPU phase")
     parser.add_argument("--seconds", type=float, default=10, help="duration of the fixed-rate phase")
     parser.add_argument("--probes", type=int, default=1000, help="latency probes (one signal each)")
+    parser.add_argument("--rfid-tags", type=int, default=1000, help="cards read by RFID, on the last bins")
+    parser.add_argument("--rfid-reads", type=int, default=50_000, help="RFID reads, each changing a card")
     parser.add_argument("--publisher", choices=["raw", "mosquitto_pub"], default="raw")
     parser.add_argument("--smoke", action="store_true", help="small and short: a few seconds per phase")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
@@ -291,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.loops, args.messages, args.big_loops = 50, 2000, 200
         args.rate, args.seconds, args.probes = 1000, 2, 20
+        args.rfid_tags, args.rfid_reads = 10, 200
 
     with tempfile.TemporaryDirectory(prefix="kanban-bench-") as tmp:
         directory = Path(tmp)
@@ -302,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             svc = service_run(directory / "main", free_port(), Load(
                 kind=args.publisher, port=mqtt_port, loops=args.loops, messages=args.messages,
                 rate=args.rate, seconds=args.seconds, probes=args.probes,
+                rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads,
             ))
             big = service_run(directory / "big", free_port(), Load(
                 kind=args.publisher, port=mqtt_port, loops=args.big_loops, messages=0,
@@ -322,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.json}")
-    lost = svc["loss"] or (svc["latency"] or {}).get("missing")
+    lost = svc["loss"] or (svc["latency"] or {}).get("missing") or svc.get("rfid", {}).get("lost")
     return 1 if lost else 0
 
 
@@ -346,6 +390,12 @@ def print_table(result: dict[str, Any]) -> None:
          f"p50 {latency.get('p50_ms')} ms, p99 {latency.get('p99_ms')} ms, max {latency.get('max_ms')} ms "
          f"({latency.get('samples')} signals, {latency.get('missing')} missing)"),
         (f"service CPU at {svc['fixed_rate']:,.0f}/s", f"{svc['cpu_cores_at_fixed_rate']} cores"),
+        *(
+            [("RFID reads → events, ack after commit",
+              f"{rfid['events_per_s']:,} events/s, {rfid['events_published']:,} of {rfid['reads']:,} published, "
+              f"{rfid['lost']:,} lost")]
+            if (rfid := svc.get("rfid")) else []
+        ),
         ("start-up (process → /healthz 200)", f"{svc['startup_s']:.2f} s"),
         ("RSS after start-up / peak (VmHWM)", f"{svc['rss_idle_mb']} / {svc['rss_peak_mb']} MB"),
         (f"{big['loops']:,} loops: start-up", f"{big['startup_s']:.2f} s"),

@@ -42,6 +42,8 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert svc["latency"]["samples"] == 20
     assert svc["latency"]["missing"] == 0
     assert 0 < svc["latency"]["p50_ms"] <= svc["latency"]["p99_ms"] <= svc["latency"]["max_ms"]
+    assert svc["rfid"]["events_published"] == 200
+    assert svc["rfid"]["lost"] == 0
     assert result["big"]["loops"] == 200
     assert result["big"]["startup_s"] > 0
     assert result["big"]["rss_peak_mb"] > 0
