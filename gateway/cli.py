@@ -69,7 +69,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(
         f"{args.config}: OK: site {config.site}, {len(config.bins)} bins, {len(config.items)} items, "
-        f"{len(config.suppliers)} suppliers, broker {config.mqtt.url}, topics {config.prefix}/..."
+        f"{len(config.suppliers)} suppliers, {len(config.plcs)} PLCs, {len(config.stations)} stations, "
+        f"{len(config.scales)} MT-SICS scales, broker {config.mqtt.url}, topics {config.prefix}/..."
     )
     return 0
 

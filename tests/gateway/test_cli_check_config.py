@@ -42,6 +42,7 @@ def test_example_is_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert "OK" in lines[0]
     assert str(EXAMPLE) in lines[0]
     assert "5 bins" in lines[0]
+    assert "1 PLCs, 2 stations" in lines[0]
     assert "kanban/demo-plant" in lines[0]
     assert err == ""
 
