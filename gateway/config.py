@@ -25,6 +25,7 @@ from gateway.floor_config import (
     Plc,
     ScaleDevice,
     Station,
+    cross_check_backflush,
     cross_check_floor,
     cross_check_lights,
     cross_check_scales,
@@ -406,6 +407,7 @@ def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
     problems += cross_check_scales(entries.scales, {b.id for _, b in entries.bins})
     andon = {f"{b.line}/{b.station}" for _, b in entries.bins} | {f"{s.line}/{s.id}" for _, s in entries.stations}
     problems += cross_check_lights(entries.plcs, andon)
+    problems += cross_check_backflush(entries.stations, {b.id: b.receive_by_scale for _, b in entries.bins})
     return problems + cross_check_floor(entries.plcs, entries.stations, entries.points)
 
 

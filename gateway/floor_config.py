@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from gateway.config_base import Ident
 from gateway.yaml_source import Path_
+from rules.backflush import Consumption
 from rules.counters import CounterSpec, width_max
 from rules.floor import PlcSpec
 from rules.stations import StationSpec
@@ -189,6 +190,26 @@ def cross_check_lights(plcs: Iterable[tuple[int, Plc]], stations: set[str]) -> l
     return problems
 
 
+def cross_check_backflush(
+    stations: Iterable[tuple[int, Station]], receive_by_scale: dict[str, bool]
+) -> list[tuple[Path_, str]]:
+    """A consumed bin exists and is not also receiving by scale (its estimated rises are receipts already)."""
+    problems: list[tuple[Path_, str]] = []
+    for i, station in stations:
+        for j, use in enumerate(station.consumes):
+            where: Path_ = ("stations", i, "consumes", j, "bin")
+            if use.bin not in receive_by_scale:
+                problems.append((where, f"unknown bin {use.bin!r}"))
+            elif receive_by_scale[use.bin]:
+                problems.append((where, f"bin {use.bin!r} is backflushed: set its receive_by_scale: false"))
+    return problems
+
+
+def consumptions(stations: Iterable[Station]) -> list[Consumption]:
+    """The rules' view of every station's bin uses."""
+    return [Consumption(s.id, use.bin, use.per_unit) for s in stations for use in s.consumes]
+
+
 def cross_check_scales(scales: Iterable[tuple[int, ScaleDevice]], bin_ids: set[str]) -> list[tuple[Path_, str]]:
     """A scale device names a configured bin, and no bin has two."""
     problems: list[tuple[Path_, str]] = []
@@ -254,6 +275,13 @@ def _minutes(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+class BinUse(_Model):
+    """Backflush: each unit the station puts out uses `per_unit` pieces from the bin (a loop without a scale)."""
+
+    bin: Ident
+    per_unit: float = Field(gt=0, le=1_000_000)
+
+
 class Station(_Model):
     """A station: WIP = units counted in minus units counted out; an input may be the previous station's output."""
 
@@ -267,6 +295,7 @@ class Station(_Model):
     material_call: PointRef | None = None
     stalled_after_s: float | None = Field(default=None, gt=0)
     schedule: Schedule | None = None
+    consumes: list[BinUse] = []
 
     @model_validator(mode="after")
     def _levels(self) -> Station:

@@ -16,6 +16,7 @@ from gateway.analytics import LoopAnalytics
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
+from gateway.backflush_feed import BackflushFeed
 from gateway.card_actions import CardActions
 from gateway.committer import Committer
 from gateway.config import PlantConfig
@@ -87,8 +88,10 @@ class Service:
             engine=self.engine, contexts=self.contexts, site=config.site, committer=self.committer,
             max_clock_skew_s=config.ingest.max_clock_skew_s,
         )
+        self.backflush = BackflushFeed(config=config, engine=self.engine, scales=self.scales)
         self.floor = ShopFloor(
-            config=config, reads=self.store.floor, committer=self.committer, started_at=self.started_at
+            config=config, reads=self.store.floor, committer=self.committer, started_at=self.started_at,
+            on_produced=self.backflush.produced,
         )
         routes: dict[str, tuple[TopicHandler, str]] = {
             topic: (self.scales.handle, bin_id) for topic, bin_id in topics.routes.items()
@@ -154,6 +157,7 @@ class Service:
                 body = event_body(event, self.contexts[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(self.clock())
+            self.backflush.tick(self.clock())
             for change in self.andon.refresh(self.clock()):
                 show_colour(self._adapters, change.subject, change.colour)
 
@@ -177,6 +181,7 @@ class Service:
         self.connectors.feed([body for _, body in batch.events] + [body for _, body in batch.floor.events])
         for event, body in batch.events:
             self._send(body["seq"], event.kind, event.bin_id, body)
+        self.backflush.received((event for event, _ in batch.events), self.clock())
         for floor_event, body in batch.floor.events:
             self._send(body["seq"], floor_event.kind, floor_event.subject, body)
 

@@ -8,6 +8,7 @@ is acknowledged only after the change is committed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -54,9 +55,11 @@ class ShopFloor:
     """Owns the floor rules in the gateway: topic handlers, the ticker's step and the API's operations."""
 
     def __init__(
-        self, *, config: PlantConfig, reads: FloorReads, committer: Committer, started_at: float
+        self, *, config: PlantConfig, reads: FloorReads, committer: Committer, started_at: float,
+        on_produced: Callable[[dict[str, int], float], bool] = lambda produced, now: False,
     ) -> None:
         self._config = config
+        self._on_produced = on_produced  # backflush: units put out per station; True when it staged effects
         self._committer = committer
         self._reads = reads
         self._site = config.site
@@ -86,6 +89,7 @@ class ShopFloor:
         body = _decode(PointPayload, payload)
         plc_id = key.partition("/")[0]
         change = self.rules.plc_seen(plc_id, now)
+        fed = False  # backflush readings staged effects of bins
         station = self._calls.get(key)
         if station is not None:
             self.material_calls[station] = bool(body.value)
@@ -101,7 +105,9 @@ class ShopFloor:
                 raise PayloadError("out_of_range", f"counter {key}: {int(value)} outside its configured range")
             change.events += counted.events
             change.counters, change.stations = counted.counters, counted.stations
-        return self._stage(change)
+            if counted.produced:
+                fed = self._on_produced(counted.produced, now)
+        return self._stage(change) or fed
 
     def handle_status(self, plc_id: str, payload: bytes, now: float) -> bool:
         """The poller reports a PLC reachable or not."""

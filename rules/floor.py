@@ -36,6 +36,7 @@ class FloorChange:
     events: list[FloorEvent] = field(default_factory=list)
     counters: dict[str, CounterState] = field(default_factory=dict)
     stations: dict[str, StationState] = field(default_factory=dict)
+    produced: dict[str, int] = field(default_factory=dict)  # station → units it put out (for backflush)
 
     def __bool__(self) -> bool:
         return bool(self.events or self.counters or self.stations)
@@ -96,6 +97,9 @@ class Floor:
             for station, is_input in self._uses.get(counter_id, ()):
                 delta = station.count(entered=units if is_input else 0, left=0 if is_input else units, ts=ts)
                 self._station_changed(station, delta, "counted", ts, change)
+                if not is_input:
+                    sid = station.spec.station_id
+                    change.produced[sid] = change.produced.get(sid, 0) + units
         return CounterVerdict.APPLIED, change
 
     def set_wip(self, station_id: str, wip: int, now: float) -> FloorChange:

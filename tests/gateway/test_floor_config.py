@@ -162,3 +162,28 @@ def test_stack_lights_are_checked(tmp_path: Path) -> None:
     [issue] = issues_of(tmp_path, GOOD.replace("stations:\n", "    lights:\n      - {station: L1/S1}\nstations:\n"))
     assert (issue.path, issue.line) == ("plcs[0].lights[0]", 21)
     assert issue.reason == "give coils (one per lamp) or holding_register (a colour code), exactly one of them"
+
+
+BACKFLUSH = """\
+site: t
+items:
+  - {sku: BOLT, unit_weight_g: 10}
+bins:
+  - {id: B1, sku: BOLT, line: L1, station: S1, container_qty: 100, reorder_point: 30}
+  - {id: B2, sku: BOLT, line: L1, station: S1, container_qty: 100, reorder_point: 30, receive_by_scale: false}
+stations:
+  - id: S1
+    line: L1
+    consumes:
+      - {bin: B1, per_unit: 2}
+      - {bin: B9, per_unit: 1}
+      - {bin: B2, per_unit: 0.5}
+"""
+
+
+def test_backflushed_bins_exist_and_do_not_receive_by_scale(tmp_path: Path) -> None:
+    issues = {(i.line, i.path): i.reason for i in issues_of(tmp_path, BACKFLUSH)}
+    assert issues == {
+        (11, "stations[0].consumes[0].bin"): "bin 'B1' is backflushed: set its receive_by_scale: false",
+        (12, "stations[0].consumes[1].bin"): "unknown bin 'B9'",
+    }

@@ -154,3 +154,52 @@ def test_counter_stalled_raised_and_cleared_by_output(broker: Broker, tmp_path: 
         assert (first["subject"], first["kind"], first["status"]) == ("S1", "counter_stalled", "cleared")
     finally:
         gw.kill(signal.SIGTERM)
+
+
+BACKFLUSH = """
+site: backflush
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
+storage: {{path: "{db}", snapshot_interval_s: 0.5}}
+api: {{host: 127.0.0.1, port: {api_port}}}
+items:
+  - {{sku: BOLT, unit_weight_g: 10}}
+bins:
+  - {{id: B1, sku: BOLT, line: L1, station: S1, container_qty: 100, reorder_point: 30, receive_by_scale: false,
+      debounce: {{readings: 1}}, scale: {{tare_g: 500}}}}
+plcs:
+  - id: press1
+    points: [{{name: parts_out, address: 0, type: uint16, counter: {{}}}}]
+stations:
+  - {{id: S1, line: L1, out_counters: [press1/parts_out], consumes: [{{bin: B1, per_unit: 2}}]}}
+"""
+
+
+def test_backflush_lowers_a_bin_without_scale_until_its_card_is_released(broker: Broker, tmp_path: Path) -> None:
+    api_port = free_port()
+    config = tmp_path / "plant.yaml"
+    config.write_text(BACKFLUSH.format(mqtt_port=broker.port, db=tmp_path / "b.db", api_port=api_port))
+    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix="kanban/backflush")
+    gw.start()
+
+    def pieces() -> object:
+        return gw.get("/api/v1/bins/B1").json()["pieces"]
+
+    def open_signals() -> list[dict[str, object]]:
+        return [s for s in gw.get("/api/v1/signals").json()["signals"] if s["status"] == "released"]
+
+    try:
+        wait_for(lambda: pieces() == 100, what="the unknown level to start full")
+        counter = f"{gw.prefix}/plc/press1/parts_out"
+        broker.publish_many(counter, [json.dumps({"value": v}) for v in (0, 20)])  # 20 units: 40 pieces
+        wait_for(lambda: pieces() == 60, what="40 pieces used")
+        assert open_signals() == []
+        broker.publish(counter, json.dumps({"value": 36}))  # 16 more: 32 pieces, 28 left
+        wait_for(lambda: pieces() == 28, what="32 more pieces used")
+        [signal_] = wait_for(open_signals, what="the bin's card")  # type: ignore[misc]
+        assert signal_["pieces_at_release"] == 28
+        answer = httpx.post(f"{gw.api}/api/v1/signals/{signal_['id']}/receive", timeout=5)
+        assert answer.status_code == 200
+        wait_for(lambda: pieces() == 100, what="a container more (up to the bin's capacity)")
+        assert open_signals() == []
+    finally:
+        gw.kill(signal.SIGTERM)

@@ -34,6 +34,7 @@ def test_wip_is_in_minus_out_and_chains_to_the_next_station() -> None:
     assert change.counters == {"plc1/in1": CounterState(105, 2.0)}
     _, change = f.on_counter("plc1/out1", 103, 3.0)
     assert wip(f) == {"S1": 2, "S2": 3}
+    assert change.produced == {"S1": 3}
     assert set(change.stations) == {"S1", "S2"}
     f.on_counter("plc1/out2", 101, 4.0)
     assert wip(f) == {"S1": 2, "S2": 2}
