@@ -242,19 +242,23 @@ def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load) -
     """QoS 1 readings as fast as the publisher goes; counted by the service's own counters."""
     count = load.messages
     pubs = publish(load.kind, load.port, load.loops, count)
-    processed, first, first_at, first_cpu, last_at, last_cpu = 0, 0, 0.0, 0.0, 0.0, 0.0
+    # From the last poll before the counter moved to the last poll that saw it move.
+    before_at, before_cpu = time.time(), cpu_s(proc.pid)
+    processed, first_at, first_cpu, last_at, last_cpu = 0, 0.0, 0.0, 0.0, 0.0
     last_seen = time.monotonic()
     while processed < count:
         time.sleep(0.05)
         now = http.get("/api/v1/counters").json()["processed_since_start"]
+        at, cpu = time.time(), cpu_s(proc.pid)
         if now != processed:
-            processed, last_at, last_cpu, last_seen = now, time.time(), cpu_s(proc.pid), time.monotonic()
             if not first_at:
-                first, first_at, first_cpu = processed, last_at, last_cpu
+                first_at, first_cpu = before_at, before_cpu
+            processed, last_at, last_cpu, last_seen = now, at, cpu, time.monotonic()
         elif time.monotonic() - last_seen > STALL_S:
             break
+        before_at, before_cpu = at, cpu
     finish(pubs, 60)
-    measured = processed - first  # readings between the first and the last change seen
+    measured = processed if first_at else 0
     return {
         "processed": processed,
         "loss": count - processed,
