@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from gateway.sqlite_db import connect, transaction
+
 Status = Literal["pending", "delivered", "dead"]
 
 _SCHEMA = """
@@ -69,15 +71,6 @@ class Item:
     last_error: str | None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
-
-
 def _item(row: sqlite3.Row) -> Item:
     return Item(**dict(row))
 
@@ -88,9 +81,9 @@ class Outbox:
     def __init__(self, path: Path, *, max_items: int, keep_delivered: int) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = _connect(path)
+            self._db = connect(path)
             self._db.executescript(_SCHEMA)
-            self._reader = _connect(path)
+            self._reader = connect(path)
             (self._undelivered,) = self._db.execute(
                 "SELECT count(*) FROM items WHERE status != 'delivered'"
             ).fetchone()
@@ -122,7 +115,7 @@ class Outbox:
     def append(self, entries: Sequence[Entry], *, fed_seq: int | None = None) -> dict[str, int]:
         """Add items (and move `fed_seq`) in one transaction; returns the items dropped per consumer."""
         try:
-            with _transaction(self._db) as cur:
+            with transaction(self._db) as cur:
                 cur.executemany(
                     "INSERT INTO items (consumer, key, kind, created, payload, updated) VALUES (?, ?, ?, ?, ?, ?)",
                     [(e.consumer, e.key, e.kind, e.created, e.payload, e.created) for e in entries],
@@ -180,7 +173,7 @@ class Outbox:
         """Mark items delivered: kept for the API when `keep` (the newest `keep_delivered`), else removed."""
         ids = list(ids)
         try:
-            with _transaction(self._db) as cur:
+            with transaction(self._db) as cur:
                 if keep:
                     cur.executemany(
                         "UPDATE items SET status = 'delivered', updated = ?, last_error = NULL WHERE id = ?",
@@ -248,15 +241,3 @@ class Outbox:
         for row in self._query("SELECT consumer, count FROM dropped"):
             out.setdefault(row["consumer"], {})["dropped"] = row["count"]
         return out
-
-
-class _transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> sqlite3.Cursor:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn.cursor()
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")

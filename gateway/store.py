@@ -29,6 +29,7 @@ from gateway.card_store import (
 )
 from gateway.consumption_store import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
 from gateway.floor_store import FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
+from gateway.sqlite_db import connect, transaction
 from rules.analytics import Sample
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 from rules.scale_bin import BinState
@@ -99,26 +100,15 @@ class Batch:
     keep_samples_after: float | None = None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed signal survives power loss too, not only a killed process. Group commit keeps
-    # this to one fsync per batch.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=5000")
-    return conn
-
-
 class Store:
     """The service's durable state."""
 
     def __init__(self, path: Path, contexts: Mapping[str, BinContext]) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = _connect(path)
+            self._writer = connect(path)
             _migrate(self._writer)
-            self._reader = _connect(path)
+            self._reader = connect(path)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self.path = path
@@ -136,7 +126,7 @@ class Store:
     def write(self, batch: Batch) -> None:
         """Write a batch in one transaction; raises `StoreError` when the database refuses it."""
         try:
-            with _transaction(self._writer) as cur:
+            with transaction(self._writer) as cur:
                 for event, body in batch.events:
                     self._apply(cur, event, body)
                 cur.executemany(STATE_SQL, [state_row(bin_id, st) for bin_id, st in batch.states.items()])
@@ -245,15 +235,3 @@ def _migrate(conn: sqlite3.Connection) -> None:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-
-class _transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> sqlite3.Cursor:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn.cursor()
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
