@@ -9,6 +9,7 @@ import logging
 import time
 
 from edge.mqtt_out import connect_publisher
+from edge.simulated_press import SimulatedPress
 from edge.simulated_scales import SimBin, SimulatedScales
 from gateway.config import PlantConfig
 from gateway.demo_broker import demo_broker
@@ -41,6 +42,7 @@ async def run_demo(config: PlantConfig, stop: asyncio.Event, *, drain_s: float =
         api = f"http://{config.api.host}:{config.api.port}"
         print(f"broker:  {broker}")
         print(f"API:     {api}/api/v1/signals?status=open   {api}/api/v1/bins   {api}/docs")
+        print(f"         {api}/api/v1/stations   {api}/api/v1/andon   {api}/api/v1/alarms")
         print(f"topics:  {config.prefix}/scale/<bin>  {config.prefix}/signal/<bin>  {config.prefix}/deadletter")
         print("Ctrl-C stops.")
         async with asyncio.TaskGroup() as tasks:
@@ -52,6 +54,7 @@ async def run_demo(config: PlantConfig, stop: asyncio.Event, *, drain_s: float =
 
 async def _simulate(config: PlantConfig, drain_s: float) -> None:
     sim = SimulatedScales(simulated_bins(config, drain_s=drain_s))
+    press = SimulatedPress([plc for plc in config.plcs if plc.points], config.prefix)
     client = await connect_publisher(config.mqtt.host, config.mqtt.port, f"{config.client_id}-simulator")
 
     def on_message(client_: object, topic: str, payload: bytes, qos: int, properties: object) -> None:
@@ -60,11 +63,15 @@ async def _simulate(config: PlantConfig, drain_s: float) -> None:
             if body["type"] == "signal_released":
                 sim.on_signal(body["bin_id"], time.time())
 
+    def publish(topic: str, payload: bytes) -> None:
+        client.publish(topic, payload, qos=0)
+
     client.on_message = on_message
     client.subscribe(f"{config.prefix}/signal/+", qos=1)
     try:
         while True:
-            sim.step(time.time(), 1.0, lambda topic, payload: client.publish(topic, payload, qos=0))
+            sim.step(time.time(), 1.0, publish)
+            press.step(time.time(), 1.0, publish)
             await asyncio.sleep(1.0)
     finally:
         await client.disconnect()

@@ -38,6 +38,12 @@ def test_demo_releases_signals_for_every_draining_bin_and_stops_on_ctrl_c(tmp_pa
 
         bins = {"L1-S1-M8X20", "L1-S1-WASHER", "L1-S2-CLIP", "L2-S1-M8X20", "L2-S3-CLIP"}
         wait_for(lambda: open_bins() == bins, timeout_s=30, what="an open signal for each of the five demo bins")
+
+        def counted_in() -> int:
+            stations = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/stations", timeout=1).json()["stations"]
+            return sum(s["units_in"] for s in stations)
+
+        wait_for(lambda: counted_in() > 0, what="the simulated press to feed the stations")
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
