@@ -147,8 +147,13 @@ def test_pollers_can_run_inside_the_gateway(plc: PlcServer, plant: Gateway) -> N
     wait_for(lambda: plant.get("/api/v1/counters").json()["processed_since_start"] >= 9, what="first values")
     plc.write(21, [5])
     plc.write(20, [12])
-    wait_for(lambda: plant.get("/api/v1/stations").json()["stations"][0]["units_in"] == 12, what="WIP counted")
-    assert plant.get("/api/v1/stations").json()["stations"][0]["wip"] == 7
+
+    def station() -> dict[str, object]:
+        return dict(plant.get("/api/v1/stations").json()["stations"][0])
+
+    # parts_in and parts_out are separate messages: wait for both before reading the WIP.
+    wait_for(lambda: (station()["units_in"], station()["units_out"]) == (12, 5), what="both counters counted")
+    assert station()["wip"] == 7
 
 
 LIGHTS = """\
