@@ -50,8 +50,12 @@ def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, An
     async def scenario() -> None:
         task = asyncio.create_task(connectors.run())
         connectors.feed(fed)
-        while connectors._fed < store.last_event_seq():  # noqa: ASYNC110 (the connectors signal nothing)
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(20):  # a failure here should fail the test, not hang it
+            while connectors._fed < store.last_event_seq():  # polled: the connectors signal nothing
+                if task.done():
+                    task.result()  # raises what stopped the connectors
+                    raise AssertionError("the connectors stopped before the outbox caught up")
+                await asyncio.sleep(0.01)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
