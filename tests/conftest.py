@@ -184,13 +184,21 @@ class Gateway:
         self.proc.stderr and self.proc.stderr.close()
         return code
 
+    def stop(self) -> None:
+        """Stop the service as an operator would (SIGTERM), if it is running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
 
-def make_gateway(tmp_path: Path, mqtt_port: int, name: str) -> Gateway:
-    """A service configured with two bins (B1 on the standard topic, B2 on a Tasmota topic), not started."""
+
+def make_gateway(tmp_path: Path, mqtt_port: int, name: str, template: str = PLANT, **fields: object) -> Gateway:
+    """A service configured from `template`, not started; by default two bins (B1 on the standard topic, B2 on a
+    Tasmota topic). The template is formatted with a site of its own, the broker port, a database in `tmp_path`,
+    a free API port and `fields`."""
     site = f"t{abs(hash(name)) % 10**8}"
     api_port = free_port()
     config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site, mqtt_port=mqtt_port, db=tmp_path / "state.db", api_port=api_port))
+    config.write_text(template.format(site=site, mqtt_port=mqtt_port, db=tmp_path / "state.db", api_port=api_port,
+                                      **fields))
     return Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
 
 
@@ -200,5 +208,4 @@ def gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> I
     gw = make_gateway(tmp_path, broker.port, request.node.nodeid)
     gw.start()
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()

@@ -4,18 +4,17 @@ analytics and KPI endpoints answer."""
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Broker, Gateway, free_port, wait_for
+from tests.conftest import Broker, Gateway, make_gateway, wait_for
 
 pytestmark = pytest.mark.integration
 
 PLANT = """
-site: analytics
+site: {site}
 mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
 storage: {{path: "{db}", snapshot_interval_s: 0.5}}
 api: {{host: 127.0.0.1, port: {api_port}}}
@@ -32,14 +31,10 @@ bins:
 
 @pytest.fixture
 def plant(broker: Broker, tmp_path: Path) -> Iterator[Gateway]:
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix="kanban/analytics")
+    gw = make_gateway(tmp_path, broker.port, "analytics", PLANT)
     gw.start()
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 def test_predictive_release_and_analytics_endpoints(broker: Broker, plant: Gateway) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import Broker, Gateway, free_port, messages, wait_for
+from tests.conftest import Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +35,10 @@ stations:
 
 @pytest.fixture
 def andon_gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    site = f"a{abs(hash(request.node.nodeid)) % 10**8}"
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw = make_gateway(tmp_path, broker.port, request.node.nodeid, PLANT)
     gw.start()
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 def colours(gw: Gateway) -> dict[str, str]:

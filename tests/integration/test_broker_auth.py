@@ -36,7 +36,6 @@ def test_service_logs_in_with_a_password_from_the_environment(tmp_path: Path, mo
         assert os.environ["MQTT_PW"] == "s3cret!"
         gw.start()  # waits for /healthz 200: connected with the right password
     finally:
-        if gw.proc is not None and gw.proc.poll() is None:
-            gw.kill(signal.SIGTERM)
+        gw.stop()
         broker.terminate()
         broker.wait(timeout=10)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Broker, Gateway, free_port, messages, wait_for
+from tests.conftest import Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,15 +39,10 @@ stations:
 
 @pytest.fixture
 def floor_gateway(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    site = f"f{abs(hash(request.node.nodeid)) % 10**8}"
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw = make_gateway(tmp_path, broker.port, request.node.nodeid, PLANT)
     gw.start()
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 def counter(broker: Broker, gw: Gateway, point: str, *values: int) -> None:
@@ -141,10 +136,7 @@ stations:
 
 
 def test_counter_stalled_raised_and_cleared_by_output(broker: Broker, tmp_path: Path) -> None:
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(STALL.format(site="stall", mqtt_port=broker.port, db=tmp_path / "s.db", api_port=api_port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix="kanban/stall")
+    gw = make_gateway(tmp_path, broker.port, "stall", STALL)
     gw.start()
     try:
         wait_for(lambda: [a["kind"] for a in alarms(gw)] == ["counter_stalled"], what="the stalled counter")
@@ -157,7 +149,7 @@ def test_counter_stalled_raised_and_cleared_by_output(broker: Broker, tmp_path: 
 
 
 BACKFLUSH = """
-site: backflush
+site: {site}
 mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
 storage: {{path: "{db}", snapshot_interval_s: 0.5}}
 api: {{host: 127.0.0.1, port: {api_port}}}
@@ -175,10 +167,7 @@ stations:
 
 
 def test_backflush_lowers_a_bin_without_scale_until_its_card_is_released(broker: Broker, tmp_path: Path) -> None:
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(BACKFLUSH.format(mqtt_port=broker.port, db=tmp_path / "b.db", api_port=api_port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix="kanban/backflush")
+    gw = make_gateway(tmp_path, broker.port, "backflush", BACKFLUSH)
     gw.start()
 
     def pieces() -> object:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -70,8 +69,7 @@ def with_influx(broker: Broker, tmp_path: Path, name: str, section: str) -> Iter
     gw.config.write_text(gw.config.read_text() + section)
     gw.start()
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from edge.register_codec import encode
-from tests.conftest import ROOT, Broker, Gateway, free_port, messages, wait_for
+from tests.conftest import ROOT, Broker, Gateway, free_port, make_gateway, messages, wait_for
 from tests.edge.plc_server import PlcServer
 
 pytestmark = pytest.mark.integration
@@ -61,15 +61,9 @@ def plc(tmp_path: Path) -> Iterator[PlcServer]:
 @pytest.fixture
 def plant(broker: Broker, plc: PlcServer, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
     """The service, configured but not started (tests start it when their PLC is ready); stopped afterwards."""
-    site = f"m{abs(hash(request.node.nodeid)) % 10**8}"
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port,
-                                   plc_port=plc.port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw = make_gateway(tmp_path, broker.port, request.node.nodeid, PLANT, plc_port=plc.port)
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 @pytest.fixture

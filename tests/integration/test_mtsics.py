@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Broker, Gateway, free_port, messages, wait_for
+from tests.conftest import ROOT, Broker, Gateway, free_port, make_gateway, messages, wait_for
 from tests.edge.mtsics_simulator import MtSicsSimulator
 
 pytestmark = pytest.mark.integration
@@ -40,15 +40,10 @@ def scale() -> Iterator[MtSicsSimulator]:
 
 @pytest.fixture
 def plant(broker: Broker, scale: MtSicsSimulator, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Gateway]:
-    site = f"s{abs(hash(request.node.nodeid)) % 10**8}"
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port,
-                                   scale_port=scale.port))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw = make_gateway(tmp_path, broker.port, request.node.nodeid, PLANT, scale_port=scale.port)
     gw.start()
     yield gw
-    gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 def test_weights_reach_the_bin_and_conditions_are_states_not_crashes(

@@ -4,13 +4,12 @@ scale readings release the others, and the signals show it through the API."""
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Broker, Gateway, free_port, messages, wait_for
+from tests.conftest import Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +44,10 @@ rfid:
 
 @pytest.fixture
 def plant(broker: Broker, tmp_path: Path) -> Iterator[Gateway]:
-    api_port = free_port()
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(site="rfid", mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port,
-                                   card_1=CARD_1, card_2=CARD_2))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix="kanban/rfid")
+    gw = make_gateway(tmp_path, broker.port, "rfid", PLANT, card_1=CARD_1, card_2=CARD_2)
     gw.start()
     yield gw
-    if gw.proc is not None and gw.proc.poll() is None:
-        gw.kill(signal.SIGTERM)
+    gw.stop()
 
 
 def zebra(epc: str, antenna: int = 1) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Broker, Gateway, free_port, wait_for
+from tests.conftest import Broker, Gateway, make_gateway, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -135,14 +135,8 @@ class Plant:
 def make_plant(broker: Broker, tmp_path: Path, name: str, *, max_attempts: int = 50) -> Iterator[Plant]:
     acme, slow = Receiver(), Receiver(script=["hang"] * 100)
     servers = [serve(acme), serve(slow)]
-    api_port = free_port()
-    site = f"w{abs(hash(name)) % 10**8}"
-    config = tmp_path / "plant.yaml"
-    config.write_text(PLANT.format(
-        site=site, mqtt_port=broker.port, db=tmp_path / "state.db", api_port=api_port, acme_url=servers[0][1],
-        slow_url=servers[1][1], secret=SECRET, max_attempts=max_attempts,
-    ))
-    gw = Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}")
+    gw = make_gateway(tmp_path, broker.port, name, PLANT, acme_url=servers[0][1], slow_url=servers[1][1],
+                      secret=SECRET, max_attempts=max_attempts)
     try:
         gw.start()
         yield Plant(gw, acme, slow, broker)
@@ -150,8 +144,7 @@ def make_plant(broker: Broker, tmp_path: Path, name: str, *, max_attempts: int =
         with slow.changed:
             slow.release.set()
             slow.changed.notify_all()
-        if gw.proc is not None and gw.proc.poll() is None:
-            gw.kill(signal.SIGTERM)
+        gw.stop()
         for server, _ in servers:
             server.shutdown()
 
