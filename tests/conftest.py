@@ -112,11 +112,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     proc.wait(timeout=10)
 
 
-PLANT = """
+PLANT_HEADER = """
 site: {site}
 mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
 storage: {{path: "{db}", snapshot_interval_s: 0.5}}
 api: {{host: 127.0.0.1, port: {api_port}}}
+"""
+"""The first lines of every test plant: its own site, the test broker, a database and a free API port."""
+
+PLANT = PLANT_HEADER + """\
 suppliers:
   - {{id: acme, name: ACME, lead_time_h: 24}}
 items:

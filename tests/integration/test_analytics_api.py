@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Broker, Gateway, make_gateway, wait_for
+from tests.conftest import PLANT_HEADER, Broker, Gateway, make_gateway, wait_for
 
 pytestmark = pytest.mark.integration
 
-PLANT = """
-site: {site}
-mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
-storage: {{path: "{db}", snapshot_interval_s: 0.5}}
-api: {{host: 127.0.0.1, port: {api_port}}}
+PLANT = PLANT_HEADER + """\
 analytics: {{sample_interval_s: 1}}
 suppliers:
   - {{id: acme, name: ACME, lead_time_h: 24}}

@@ -9,15 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Broker, Gateway, make_gateway, messages, wait_for
+from tests.conftest import PLANT_HEADER, Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
 
-PLANT = """
-site: {site}
-mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
-storage: {{path: "{db}", snapshot_interval_s: 0.5}}
-api: {{host: 127.0.0.1, port: {api_port}}}
+PLANT = PLANT_HEADER + """\
 items:
   - {{sku: BOLT, unit_weight_g: 10}}
 bins:

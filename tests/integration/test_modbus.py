@@ -13,16 +13,12 @@ import httpx
 import pytest
 
 from edge.register_codec import encode
-from tests.conftest import ROOT, Broker, Gateway, free_port, make_gateway, messages, wait_for
+from tests.conftest import PLANT_HEADER, ROOT, Broker, Gateway, free_port, make_gateway, messages, wait_for
 from tests.edge.plc_server import PlcServer
 
 pytestmark = pytest.mark.integration
 
-PLANT = """
-site: {site}
-mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
-storage: {{path: "{db}", snapshot_interval_s: 0.5}}
-api: {{host: 127.0.0.1, port: {api_port}}}
+PLANT = PLANT_HEADER + """\
 plcs:
   - id: plc1
     host: 127.0.0.1

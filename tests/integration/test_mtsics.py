@@ -11,16 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Broker, Gateway, free_port, make_gateway, messages, wait_for
+from tests.conftest import PLANT_HEADER, ROOT, Broker, Gateway, free_port, make_gateway, messages, wait_for
 from tests.edge.mtsics_simulator import MtSicsSimulator
 
 pytestmark = pytest.mark.integration
 
-PLANT = """
-site: {site}
-mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
-storage: {{path: "{db}", snapshot_interval_s: 0.5}}
-api: {{host: 127.0.0.1, port: {api_port}}}
+PLANT = PLANT_HEADER + """\
 items:
   - {{sku: BOLT, unit_weight_g: 10}}
 bins:

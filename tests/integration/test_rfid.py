@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Broker, Gateway, make_gateway, messages, wait_for
+from tests.conftest import PLANT_HEADER, Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -17,11 +17,7 @@ CARD_1 = "E28011606000020A1B2C3D01"
 CARD_2 = "E28011606000020A1B2C3D02"
 SGTIN = "3074257BF7194E4000001A85"  # GTIN 80614141123458, item WASHER
 
-PLANT = """
-site: {site}
-mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
-storage: {{path: "{db}", snapshot_interval_s: 0.5}}
-api: {{host: 127.0.0.1, port: {api_port}}}
+PLANT = PLANT_HEADER + """\
 suppliers:
   - {{id: acme, name: ACME, lead_time_h: 24}}
 items:
