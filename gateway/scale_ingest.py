@@ -23,7 +23,12 @@ class ScaleIngest:
         self._site = site
         self._committer = committer
         self._max_skew_s = max_clock_skew_s
-        self.dirty: set[str] = set()
+        self.dirty: set[str] = set()  # bins whose level changed since the last snapshot
+
+    def take_dirty(self) -> set[str]:
+        """The bins changed since the last call."""
+        dirty, self.dirty = self.dirty, set()
+        return dirty
 
     def handle(self, bin_id: str, payload: bytes, now: float) -> bool:
         """Apply one reading; True when it caused effects (its acknowledgement waits for their commit)."""

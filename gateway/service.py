@@ -27,6 +27,7 @@ from gateway.rejections import Rejections
 from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
 from gateway.shop_floor import ShopFloor
+from gateway.snapshots import Snapshots
 from gateway.store import Batch, BinContext, Store
 from rules.engine import Engine
 
@@ -121,6 +122,11 @@ class Service:
         )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
         self._in_transit: set[int] = set()
+        self.snapshots = Snapshots(
+            engine=self.engine, committer=self.committer, take_dirty=self.scales.take_dirty,
+            rejections=self.rejections.counts, take_published=self._take_published,
+            recorded=self._in_transit.difference_update, clock=clock,
+        )
         self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
 
     def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
@@ -134,7 +140,9 @@ class Service:
                     tasks.create_task(self.committer.run(), name="committer"),
                     tasks.create_task(self.link.run(), name="mqtt-link"),
                     tasks.create_task(self._tick_loop(), name="stale-ticker"),
-                    tasks.create_task(self._snapshot_loop(), name="snapshotter"),
+                    tasks.create_task(
+                        self.snapshots.run(self.config.storage.snapshot_interval_s), name="snapshotter"
+                    ),
                     tasks.create_task(self.api.run(), name="http-api"),
                     tasks.create_task(self.connectors.run(), name="connectors"),
                     tasks.create_task(self.analytics.run(), name="analytics"),
@@ -161,20 +169,12 @@ class Service:
             for change in self.andon.refresh(self.clock()):
                 show_colour(self._adapters, change.subject, change.colour)
 
-    async def _snapshot_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.storage.snapshot_interval_s)
-            self._stage_snapshot()
-
-    def _stage_snapshot(self) -> None:
-        dirty, self.scales.dirty = self.scales.dirty, set()
-        states = {bin_id: self.engine.state_copy(bin_id) for bin_id in dirty}
+    def _take_published(self) -> list[int]:
         published, self._published = self._published, []
-        self._in_transit.difference_update(published)
-        self.committer.stage_snapshot(states, dict(self.rejections.counts), published, self.clock())
+        return published
 
     async def _final_snapshot(self) -> None:
-        self._stage_snapshot()
+        await self.snapshots.save()
         await self.committer.drain()
 
     def _committed(self, batch: Batch) -> None:
