@@ -1,11 +1,15 @@
 """Andon colours of every station: from its WIP state, its bins and its material call, on every tick.
 
-A station is a configured station (`<line>/<id>`) or a line and station named by bins. Each colour change
-is committed as an `andon_changed` event and published, retained, on `<prefix>/andon/<line>/<station>`.
-After a start-up every station's colour is published once (`previous` null).
+A tick re-evaluates only the stations whose inputs changed since the last one: the service marks the bins
+and stations it saw change (readings, committed events, material calls). A station is a configured station
+(`<line>/<id>`) or a line and station named by bins. Each colour change is committed as an `andon_changed`
+event and published, retained, on `<prefix>/andon/<line>/<station>`. After a start-up every station's
+colour is published once (`previous` null).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from gateway.committer import Committer
 from gateway.config import PlantConfig
@@ -30,15 +34,31 @@ class AndonBoard:
         self._committer = committer
         self._bins: dict[str, list[ScaleBin]] = {}  # the engine's bins, held so a refresh looks nothing up
         self._stations: dict[str, str] = {}  # key → configured station id
+        self._keys_of_station: dict[str, list[str]] = {}  # configured station id → keys
+        self._key_of_bin: dict[str, str] = {}
         for station in config.stations:
             key = f"{station.line}/{station.id}"
             self._stations[key] = station.id
+            self._keys_of_station.setdefault(station.id, []).append(key)
             self._bins.setdefault(key, [])
         for bin_ in config.bins:
             scale_bin = engine.get(bin_.id)
             if scale_bin is not None:
-                self._bins.setdefault(f"{bin_.line}/{bin_.station}", []).append(scale_bin)
+                key = f"{bin_.line}/{bin_.station}"
+                self._key_of_bin[bin_.id] = key
+                self._bins.setdefault(key, []).append(scale_bin)
+        self._due: dict[str, None] = dict.fromkeys(self._bins)  # keys to re-evaluate, in order; all at start
         self.colours: dict[str, Colour] = {}
+
+    def bins_changed(self, bin_ids: Iterable[str]) -> None:
+        """Re-evaluate the stations of these bins at the next refresh (unknown ids are ignored)."""
+        keys = self._key_of_bin
+        self._due.update(dict.fromkeys(keys[b] for b in bin_ids if b in keys))
+
+    def stations_changed(self, station_ids: Iterable[str]) -> None:
+        """Re-evaluate these configured stations at the next refresh (unknown ids are ignored)."""
+        for station_id in station_ids:
+            self._due.update(dict.fromkeys(self._keys_of_station.get(station_id, ())))
 
     def inputs(self, key: str) -> AndonInputs:
         """What the station's colour is made of now."""
@@ -56,9 +76,10 @@ class AndonBoard:
         )
 
     def refresh(self, now: float) -> list[AndonChanged]:
-        """Stage an `andon_changed` event for every station whose colour changed; returns those changes."""
+        """Stage an `andon_changed` event for every marked station whose colour changed; returns those changes."""
         events: list[AndonChanged] = []
-        for key in self._bins:
+        due, self._due = self._due, {}
+        for key in due:
             colour = andon_colour(self.inputs(key))
             previous = self.colours.get(key)
             if colour != previous:

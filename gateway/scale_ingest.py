@@ -24,6 +24,7 @@ class ScaleIngest:
         self._committer = committer
         self._max_skew_s = max_clock_skew_s
         self.dirty: set[str] = set()  # bins whose level changed since the last snapshot
+        self.moved: set[str] = set()  # bins whose level changed since the last Andon refresh
 
     def take_dirty(self) -> set[str]:
         """The bins changed since the last call."""
@@ -37,6 +38,7 @@ class ScaleIngest:
         if verdict is not Verdict.APPLIED:
             raise PayloadError(verdict.value, _VERDICT_DETAIL[verdict])
         self.dirty.add(bin_id)
+        self.moved.add(bin_id)
         if not events:
             return False
         ctx = self._contexts[bin_id]

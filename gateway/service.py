@@ -166,6 +166,10 @@ class Service:
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(self.clock())
             self.backflush.tick(self.clock())
+            moved, self.scales.moved = self.scales.moved, set()
+            calls, self.floor.calls_seen = self.floor.calls_seen, set()
+            self.andon.bins_changed(moved)
+            self.andon.stations_changed(calls)
             for change in self.andon.refresh(self.clock()):
                 show_colour(self._adapters, change.subject, change.colour)
 
@@ -178,6 +182,8 @@ class Service:
         await self.committer.drain()
 
     def _committed(self, batch: Batch) -> None:
+        self.andon.bins_changed(event.bin_id for event, _ in batch.events)
+        self.andon.stations_changed([*batch.floor.stations, *(event.subject for event, _ in batch.floor.events)])
         self.connectors.feed([body for _, body in batch.events] + [body for _, body in batch.floor.events])
         for event, body in batch.events:
             self._send(body["seq"], event.kind, event.bin_id, body)

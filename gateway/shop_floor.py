@@ -73,6 +73,7 @@ class ShopFloor:
         self._counters = {f"{plc.id}/{p.name}" for plc in config.plcs for p in plc.points if p.counter is not None}
         self._calls = {s.material_call: s.id for s in config.stations if s.material_call is not None}
         self.material_calls: dict[str, bool] = {}  # station → its operator's material call is on
+        self.calls_seen: set[str] = set()  # stations whose material call was reported since the last Andon refresh
 
     def routes(self) -> dict[str, tuple[TopicHandler, str]]:
         """Topic → (handler, key) for every configured point and every PLC's status."""
@@ -93,6 +94,7 @@ class ShopFloor:
         station = self._calls.get(key)
         if station is not None:
             self.material_calls[station] = bool(body.value)
+            self.calls_seen.add(station)
         if key in self._counters:
             ts = self._ts(body.ts, now)
             value = body.value
