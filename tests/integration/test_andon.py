@@ -79,3 +79,17 @@ def test_colours_follow_bins_wip_and_material_call(broker: Broker, andon_gateway
     assert now["L1/S1"]["previous"] == "red"
     [s1] = [s for s in gw.get("/api/v1/andon").json()["stations"] if s["station"] == "S1"]
     assert (s1["open_calls"], s1["material_call"], s1["wip"], s1["stockout"]) == (1, True, "normal", False)
+
+
+
+def test_a_card_cancelled_through_the_api_turns_its_station_back_to_green(
+    broker: Broker, andon_gateway: Gateway
+) -> None:
+    gw = andon_gateway
+    wait_for(lambda: colours(gw) == {"L1/S1": "green", "L1/S2": "green"}, what="green at start-up")
+    broker.publish(f"{gw.prefix}/scale/B2", json.dumps({"weight_g": 200}))  # 20 pieces: a kanban card opens
+    wait_for(lambda: colours(gw)["L1/S2"] == "yellow", what="yellow for the open card")
+    [signal_id] = [s["id"] for s in gw.get("/api/v1/signals").json()["signals"]]
+    assert httpx.post(f"{gw.api}/api/v1/signals/{signal_id}/cancel", timeout=5).status_code == 200
+    wait_for(lambda: colours(gw)["L1/S2"] == "green", what="green once the card is cancelled")
+    retained(broker, gw, "green", "green")
