@@ -26,6 +26,11 @@ def bin_calls(state: BinState) -> tuple[int, int | None]:
     return len(state.open_cards), state.pieces
 
 
+def _calls_of(state: BinState) -> tuple[int, bool]:
+    open_cards, pieces = bin_calls(state)
+    return open_cards, pieces == 0
+
+
 class AndonBoard:
     """The current colour of every station, re-evaluated by `refresh`."""
 
@@ -36,6 +41,8 @@ class AndonBoard:
         self._stations: dict[str, str] = {}  # key → configured station id
         self._keys_of_station: dict[str, list[str]] = {}  # configured station id → keys
         self._key_of_bin: dict[str, str] = {}
+        self._bin_of: dict[str, ScaleBin] = {}
+        self._calls: dict[str, tuple[int, bool]] = {}  # bin → (open cards, stockout) when last looked at
         for station in config.stations:
             key = f"{station.line}/{station.id}"
             self._stations[key] = station.id
@@ -46,14 +53,24 @@ class AndonBoard:
             if scale_bin is not None:
                 key = f"{bin_.line}/{bin_.station}"
                 self._key_of_bin[bin_.id] = key
+                self._bin_of[bin_.id] = scale_bin
+                self._calls[bin_.id] = _calls_of(scale_bin.state)
                 self._bins.setdefault(key, []).append(scale_bin)
         self._due: dict[str, None] = dict.fromkeys(self._bins)  # keys to re-evaluate, in order; all at start
         self.colours: dict[str, Colour] = {}
 
     def bins_changed(self, bin_ids: Iterable[str]) -> None:
-        """Re-evaluate the stations of these bins at the next refresh (unknown ids are ignored)."""
-        keys = self._key_of_bin
-        self._due.update(dict.fromkeys(keys[b] for b in bin_ids if b in keys))
+        """Re-evaluate, at the next refresh, the stations of those of these bins whose open cards or stockout
+        changed (unknown ids are ignored)."""
+        calls, bins, due = self._calls, self._bin_of, self._due
+        for bin_id in bin_ids:
+            scale_bin = bins.get(bin_id)
+            if scale_bin is None:
+                continue
+            now = _calls_of(scale_bin.state)
+            if now != calls[bin_id]:
+                calls[bin_id] = now
+                due[self._key_of_bin[bin_id]] = None
 
     def stations_changed(self, station_ids: Iterable[str]) -> None:
         """Re-evaluate these configured stations at the next refresh (unknown ids are ignored)."""

@@ -34,6 +34,7 @@ from rules.engine import Engine
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-loop iteration
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +167,11 @@ class Service:
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(self.clock())
             self.backflush.tick(self.clock())
-            moved, self.scales.moved = self.scales.moved, set()
+            moved, self.scales.moved = list(self.scales.moved), set()
+            for start in range(0, len(moved), ANDON_SLICE):  # readings go on between slices
+                self.andon.bins_changed(moved[start:start + ANDON_SLICE])
+                await asyncio.sleep(0)
             calls, self.floor.calls_seen = self.floor.calls_seen, set()
-            self.andon.bins_changed(moved)
             self.andon.stations_changed(calls)
             for change in self.andon.refresh(self.clock()):
                 show_colour(self._adapters, change.subject, change.colour)
