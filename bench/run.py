@@ -12,7 +12,9 @@ Starts its own mosquitto on a free port in a temp dir, writes a plant file with 
    below the reorder point to each of the first bins and times publish → `signal_released` on the signal
    topic (p50, p99, max); CPU of the service at that rate;
 4. peak RSS (VmHWM) of the service and its start-up time (process start → /healthz 200);
-5. the same start-up, memory and fixed-rate CPU with L loops (default 50,000).
+5. with InfluxDB installed (--no-influx skips it): the throughput run again with history written to a real
+   influxd (levels by exception, events, batched), waiting until every queued line is written;
+6. the same start-up, memory and fixed-rate CPU with L loops (default 50,000).
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ from typing import Any
 
 import httpx
 
+from bench.influxd import influxd_binary, spawn_influxd
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "bench"
+INFLUX_DB = "kanban"
 PREFIX = f"kanban/{SITE}"
 STALL_S = 5.0
 
@@ -79,14 +84,18 @@ def start_mosquitto(port: int, directory: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def write_plant(directory: Path, loops: int, mqtt_port: int, api_port: int, rfid_tags: int = 0) -> Path:
+def write_plant(
+    directory: Path, loops: int, mqtt_port: int, api_port: int, *, rfid_tags: int = 0, influx_url: str | None = None
+) -> Path:
     """The bench plant; with `rfid_tags`, a kanban post and a receiving dock and one tag (card 1) for each
-    of the last `rfid_tags` bins (EPC = bin number in 24 hex digits)."""
+    of the last `rfid_tags` bins (EPC = bin number in 24 hex digits); with `influx_url`, history in that
+    InfluxDB 1.x (database `kanban`) with the documented defaults."""
     lines = [
         f"site: {SITE}",
         f'mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}',
         f'storage: {{path: "{directory / "state.db"}"}}',
         f"api: {{host: 127.0.0.1, port: {api_port}}}",
+        *([f'influx: {{api: v1, url: "{influx_url}", database: {INFLUX_DB}}}'] if influx_url else []),
         "items:",
         "  - {sku: SKU, unit_weight_g: 10}",
         "bins:",
@@ -190,11 +199,13 @@ class Load:
     probes: int  # latency probes (one signal each) during the fixed-rate phase; 0: none
     rfid_tags: int = 0  # tags (cards) of the RFID phase, on the last bins
     rfid_reads: int = 0  # reads at full speed, each changing a card; 0: no RFID phase
+    influx_url: str | None = None  # history written to this InfluxDB 1.x while driven
 
 
 def service_run(directory: Path, api_port: int, load: Load) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
-    plant = write_plant(directory, load.loops, load.port, api_port, rfid_tags=load.rfid_tags)
+    plant = write_plant(directory, load.loops, load.port, api_port, rfid_tags=load.rfid_tags,
+                        influx_url=load.influx_url)
     log = directory / "service.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log.open("wb") as log_file:
@@ -233,6 +244,8 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
     result |= _fixed_rate(proc, load)
     if load.rfid_reads:
         result["rfid"] = _rfid(load)
+    if load.influx_url:
+        result["influx"] = _influx_drained(http)
     result["rejected"] = http.get("/api/v1/counters").json()["rejected"]
     result["rss_peak_mb"] = peak_rss_mb(proc.pid)
     return result
@@ -267,6 +280,46 @@ def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load) -
         "cpu_cores_full_speed": round((last_cpu - first_cpu) / (last_at - first_at), 2) if measured else None,
         "cpu_us_per_reading": round((last_cpu - first_cpu) / measured * 1e6, 1) if measured else None,
     }
+
+
+def _influx_drained(http: httpx.Client) -> dict[str, Any]:
+    """Wait until every line the service queued for InfluxDB was written (or refused); what it wrote."""
+    t0 = time.monotonic()
+
+    def stats() -> dict[str, Any]:
+        answer = http.get("/api/v1/outbox").json()
+        return dict(answer["influx"]) | {"pending": answer["consumers"].get("influx", {}).get("pending", 0)}
+
+    def drained() -> bool:
+        s = stats()
+        return bool(s["lines_written"] + s["lines_rejected"] == s["lines_queued"] and s["pending"] == 0)
+
+    wait_until(drained, 120, "the InfluxDB lines to be written", interval_s=0.1)
+    s = stats()
+    return {"lines_written": s["lines_written"], "lines_rejected": s["lines_rejected"],
+            "drain_s": round(time.monotonic() - t0, 2)}
+
+
+def start_influx(directory: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    """A real influxd with database `kanban`, or None when InfluxDB is not installed."""
+    binary = influxd_binary()
+    if binary is None:
+        print("influxd not installed: the InfluxDB phase is skipped (scripts/system-deps.sh installs it)")
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = spawn_influxd(binary, directory, port, free_port())
+    url = f"http://127.0.0.1:{port}"
+
+    def pings() -> bool:
+        try:
+            return httpx.get(f"{url}/ping", timeout=1).status_code < 300
+        except httpx.HTTPError:
+            return False
+
+    wait_until(pings, 30, "influxd to answer /ping")
+    httpx.post(f"{url}/query", data={"q": f"CREATE DATABASE {INFLUX_DB}"}, timeout=10).raise_for_status()
+    return proc, url
 
 
 def _fixed_rate(proc: subprocess.Popen[bytes], load: Load) -> dict[str, Any]:
@@ -331,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rfid-tags", type=int, default=1000, help="cards read by RFID, on the last bins")
     parser.add_argument("--rfid-reads", type=int, default=50_000, help="RFID reads, each changing a card")
     parser.add_argument("--publisher", choices=["raw", "mosquitto_pub"], default="raw")
+    parser.add_argument("--no-influx", action="store_true", help="skip the run with InfluxDB history on")
     parser.add_argument("--smoke", action="store_true", help="small and short: a few seconds per phase")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
@@ -351,6 +405,17 @@ def main(argv: list[str] | None = None) -> int:
                 rate=args.rate, seconds=args.seconds, probes=args.probes,
                 rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads,
             ))
+            influx = None if args.no_influx else start_influx(directory / "influxd")
+            with_influx = None
+            if influx is not None:
+                try:
+                    with_influx = service_run(directory / "influx", free_port(), Load(
+                        kind=args.publisher, port=mqtt_port, loops=args.loops, messages=args.messages,
+                        rate=args.rate, seconds=args.seconds / 2, probes=0, influx_url=influx[1],
+                    ))
+                finally:
+                    influx[0].terminate()
+                    influx[0].wait(timeout=30)
             big = service_run(directory / "big", free_port(), Load(
                 kind=args.publisher, port=mqtt_port, loops=args.big_loops, messages=0,
                 rate=args.rate, seconds=args.seconds / 2, probes=0,
@@ -362,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = svc["readings_per_s"] / raw1["msg_per_s"] if raw1["msg_per_s"] else 0.0
     result = {
         "loops": args.loops, "messages": args.messages, "publisher": args.publisher,
-        "raw": {"qos1": raw1, "qos0": raw0}, "service": svc, "big": big, "ratio": round(ratio, 3),
+        "raw": {"qos1": raw1, "qos0": raw0}, "service": svc, "influx": with_influx, "big": big,
+        "ratio": round(ratio, 3),
         "machine": {"nproc": os.cpu_count(), "python": sys.version.split()[0]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -370,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.json}")
-    lost = svc["loss"] or (svc["latency"] or {}).get("missing") or svc.get("rfid", {}).get("lost")
+    lost = (svc["loss"] or (svc["latency"] or {}).get("missing") or svc.get("rfid", {}).get("lost")
+            or (with_influx or {}).get("loss"))
     return 1 if lost else 0
 
 
@@ -399,6 +466,13 @@ def print_table(result: dict[str, Any]) -> None:
               f"{rfid['events_per_s']:,} events/s, {rfid['events_published']:,} of {rfid['reads']:,} published, "
               f"{rfid['lost']:,} lost")]
             if (rfid := svc.get("rfid")) else []
+        ),
+        *(
+            [("service throughput (QoS 1), InfluxDB history on",
+              f"{influx['readings_per_s']:,} readings/s, {influx['loss']:,} lost; "
+              f"{influx['influx']['lines_written']:,} lines written, {influx['influx']['lines_rejected']:,} refused, "
+              f"drained {influx['influx']['drain_s']} s after the readings")]
+            if (influx := result.get("influx")) else []
         ),
         ("start-up (process → /healthz 200)", f"{svc['startup_s']:.2f} s"),
         ("RSS after start-up / peak (VmHWM)", f"{svc['rss_idle_mb']} / {svc['rss_peak_mb']} MB"),

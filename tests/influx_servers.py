@@ -13,23 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.influxd import spawn_influxd
 from tests.conftest import free_port, wait_for
-
-INFLUXD_CONF = """\
-reporting-disabled = true
-bind-address = "127.0.0.1:{rpc_port}"
-[meta]
-  dir = "{dir}/meta"
-[data]
-  dir = "{dir}/data"
-  wal-dir = "{dir}/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:{http_port}"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-"""
 
 
 def _binary(name: str) -> str:
@@ -60,11 +45,7 @@ class Influxd:
         return f"http://127.0.0.1:{self.http_port}"
 
     def start(self) -> None:
-        conf = self.directory / "influxd.conf"
-        conf.write_text(INFLUXD_CONF.format(rpc_port=free_port(), dir=self.directory, http_port=self.http_port))
-        self.proc = subprocess.Popen(
-            [_binary("influxd"), "-config", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.proc = spawn_influxd(_binary("influxd"), self.directory, self.http_port, free_port())
         wait_for(lambda: _answers(f"{self.url}/ping"), timeout_s=30, what="influxd to answer /ping")
         self.query(f"CREATE DATABASE {self.database}")
 

@@ -44,6 +44,10 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert 0 < svc["latency"]["p50_ms"] <= svc["latency"]["p99_ms"] <= svc["latency"]["max_ms"]
     assert svc["rfid"]["events_published"] == 200
     assert svc["rfid"]["lost"] == 0
+    influx = result["influx"]  # influxd is installed by make test
+    assert (influx["processed"], influx["loss"]) == (2000, 0)
+    assert influx["influx"]["lines_written"] > 0
+    assert influx["influx"]["lines_rejected"] == 0
     assert result["big"]["loops"] == 200
     assert result["big"]["startup_s"] > 0
     assert result["big"]["rss_peak_mb"] > 0
