@@ -315,7 +315,8 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
         problems = [(tuple(err["loc"]), _reason(err)) for err in exc.errors()]
         return None, problems + cross_check(_valid_entries(data))
     cards = {b.id: b.cards for b in config.bins}
-    return config, cross_check(_entries_of(config)) + rfid_problems(config.rfid, cards)
+    by_scale = {b.id: b.receive_by_scale for b in config.bins}
+    return config, cross_check(_entries_of(config)) + rfid_problems(config.rfid, cards, by_scale)
 
 
 def _reason(err: Any) -> str:

@@ -49,9 +49,10 @@ class RfidConfig(_Model):
 
 
 def rfid_problems(
-    rfid: RfidConfig, cards_by_loop: dict[str, int]
+    rfid: RfidConfig, cards_by_loop: dict[str, int], receive_by_scale: dict[str, bool]
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """References and duplicates: tags and readers name configured loops, a tag's card exists."""
+    """References and duplicates: tags and readers name configured loops, a tag's card exists; a loop whose
+    cards a receiving dock reads is not also received by its scale (one container would receive two cards)."""
     problems = _duplicates("readers", "id", ((i, r.id) for i, r in enumerate(rfid.readers)))
     problems += _duplicates("tags", "epc", ((i, t.epc) for i, t in enumerate(rfid.tags)))
     for i, tag in enumerate(rfid.tags):
@@ -63,6 +64,18 @@ def rfid_problems(
         problems += [
             (("rfid", "readers", i, "loops"), f"unknown loop {loop!r} (not in bins)")
             for loop in reader.loops if loop not in cards_by_loop
+        ]
+    if any(r.role == "receiving" for r in rfid.readers):
+        received_at_dock: dict[str, tuple[str | int, ...]] = {}
+        for i, tag in enumerate(rfid.tags):
+            received_at_dock.setdefault(tag.loop, ("tags", i, "loop"))
+        for i, reader in enumerate(rfid.readers):
+            for loop in reader.loops if reader.role == "receiving" else ():
+                received_at_dock.setdefault(loop, ("readers", i, "loops"))
+        problems += [
+            (("rfid", *where), f"loop {loop} is received at an RFID dock and by its scale, so one container would "
+                               f"receive two cards: set receive_by_scale: false on bin {loop}")
+            for loop, where in received_at_dock.items() if receive_by_scale.get(loop, False)
         ]
     return problems
 

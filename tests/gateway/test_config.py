@@ -459,12 +459,26 @@ def test_rfid_section_references_are_checked_and_located(tmp_path: Path) -> None
         (28, "rfid.readers[1].id"): "duplicate id 'post-1'",
         (31, "rfid.tags[1].loop"): "unknown loop 'B9' (not in bins)",
         (32, "rfid.tags[2].card"): "loop B2 has 1 cards",
+        (30, "rfid.tags[0].loop"): "loop B1 is received at an RFID dock and by its scale, so one container would "
+                                   "receive two cards: set receive_by_scale: false on bin B1",
+        (32, "rfid.tags[2].loop"): "loop B2 is received at an RFID dock and by its scale, so one container would "
+                                   "receive two cards: set receive_by_scale: false on bin B2",
     }
+
+
+def test_a_loop_received_at_a_dock_is_not_also_received_by_its_scale(tmp_path: Path) -> None:
+    dock = ("rfid:\n  readers: [{id: dock, role: receiving}]\n"
+            "  tags: [{epc: E28011606000020A1B2C3D01, loop: B1, card: 1}]\n")
+    [issue] = issues_of(write(tmp_path, GOOD + dock))
+    assert issue.path == "rfid.tags[0].loop"
+    assert "set receive_by_scale: false on bin B1" in issue.reason
+    fixed = GOOD.replace("    reorder_point:", "    receive_by_scale: false\n    reorder_point:", 1)
+    assert load_config(write(tmp_path, fixed + dock)).bins[0].receive_by_scale is False
 
 
 def test_rfid_tags_and_gtins_load(tmp_path: Path) -> None:
     text = GOOD.replace("    supplier: acme\n", '    supplier: acme\n    gtin: "614141123452"\n', 1)
-    config = load_config(write(tmp_path, text + RFID.replace("post-1, role: receiving", "dock, role: receiving")
+    config = load_config(write(tmp_path, text + RFID.replace("post-1, role: receiving", "post-2, role: kanban_post")
                                .replace("B9", "B2").replace("card: 2", "card: 1").replace("D03", "D04")))
     assert config.items[0].gtin14 == "00614141123452"
     assert config.rfid.tags[0].epc == "E28011606000020A1B2C3D01"
