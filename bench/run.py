@@ -102,7 +102,8 @@ def write_plant(
     ]
     lines += [
         f"  - {{id: B{i}, sku: SKU, line: L1, station: S{i}, container_qty: 100, reorder_point: 30,"
-        " scale: {tare_g: 500}, stale_after_s: 3600}"
+        " scale: {tare_g: 500}, stale_after_s: 3600"
+        + (", receive_by_scale: false}" if i >= loops - rfid_tags else "}")  # received at the dock
         for i in range(loops)
     ]
     if rfid_tags:
