@@ -22,6 +22,7 @@ from rules.engine import Engine
 
 _MAX_SIGNALS = 100_000
 _PRUNE_EVERY_S = 3600.0  # samples older than the history window are deleted this often
+_SLICE = 500  # loops sampled per transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +67,27 @@ class LoopAnalytics:
         """Sample every loop each `sample_interval_s` until cancelled."""
         while True:
             await asyncio.sleep(self._config.sample_interval_s)
-            self.sample(self._clock())
+            await self.sample(self._clock())
 
-    def sample(self, now: float) -> None:
-        """Stage a sample of each loop whose consumption or level changed since its last one; release early
-        where the loop asks for it and it will run dry."""
-        rows: list[SampleRow] = []
-        for scale_bin in self._engine:
-            st = scale_bin.state
-            key = (st.consumed, st.pieces)
-            if self._last.get(scale_bin.spec.bin_id) != key:
-                self._last[scale_bin.spec.bin_id] = key
-                rows.append((scale_bin.spec.bin_id, now, st.consumed, st.pieces))
-        prune = now - self._pruned >= _PRUNE_EVERY_S
-        if rows or prune:
-            self._committer.stage_samples(rows, keep_after=now - self._config.history_days * DAY_S if prune else None)
-            self._pruned = now if prune else self._pruned
+    async def sample(self, now: float) -> None:
+        """Commit a sample of each loop whose consumption or level changed since its last one, `_SLICE` loops
+        per transaction with the event loop running between them (a signal never waits behind thousands of
+        sample rows); release early where the loop asks for it and it will run dry."""
+        bins = list(self._engine)
+        for start in range(0, len(bins), _SLICE):
+            rows: list[SampleRow] = []
+            for scale_bin in bins[start:start + _SLICE]:
+                st = scale_bin.state
+                key = (st.consumed, st.pieces)
+                if self._last.get(scale_bin.spec.bin_id) != key:
+                    self._last[scale_bin.spec.bin_id] = key
+                    rows.append((scale_bin.spec.bin_id, now, st.consumed, st.pieces))
+            if rows:
+                self._committer.stage_samples(rows, keep_after=None)
+                await self._committer.commit()
+        if now - self._pruned >= _PRUNE_EVERY_S:
+            self._committer.stage_samples([], keep_after=now - self._config.history_days * DAY_S)
+            self._pruned = now
         for bin_id, recent in self._recent.items():
             state = self._engine.state_copy(bin_id)
             recent.append(Sample(now, state.consumed, state.pieces))

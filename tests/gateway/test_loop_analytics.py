@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -76,3 +77,37 @@ def test_kpis_per_loop_and_supplier(analytics: LoopAnalytics) -> None:
     assert kpis["loops"]["B1"]["on_time_rate"] == 0.5
     assert kpis["suppliers"]["acme"]["received"] == 2
     assert kpis["suppliers"]["acme"]["avg_signal_to_receipt_h"] == 25.0
+
+
+def test_sampling_many_loops_commits_them_in_slices(tmp_path: Path) -> None:
+    """Thousands of changed loops are sampled in several small transactions, not one that signals wait behind."""
+    ids = [f"B{i}" for i in range(1_200)]
+    config = PlantConfig.model_validate({
+        "site": "p1",
+        "storage": {"path": str(tmp_path / "state.db")},
+        "items": [{"sku": "BOLT", "unit_weight_g": 10}],
+        "bins": [{"id": b, "sku": "BOLT", "line": "L1", "station": "S1", "container_qty": 100, "reorder_point": 30}
+                 for b in ids],
+    })
+    contexts = {b: BinContext(sku="BOLT", line="L1", station="S1", supplier=None, quantity=100) for b in ids}
+    store = Store(config.storage.path, contexts)
+    engine = Engine(specs=config.bin_specs(), states={b: BinState(pieces=i) for i, b in enumerate(ids)},
+                    started_at=D0)
+    writer = ThreadPoolExecutor(max_workers=1)
+    committed: list[Batch] = []
+    committer = Committer(store=store, executor=writer, on_committed=committed.append)
+    analytics = LoopAnalytics(config=config, engine=engine, store=store, committer=committer, contexts=contexts,
+                              clock=lambda: D0)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(committer.run())
+        await analytics.sample(D0)
+        await analytics.sample(D0 + 60)  # nothing changed: no rows
+        task.cancel()
+
+    asyncio.run(scenario())
+    writer.shutdown()
+    sizes = [len(batch.samples) for batch in committed if batch.samples]
+    assert sizes == [500, 500, 200]
+    assert [(s.ts, s.pieces) for s in store.samples("B1199", D0 - 1)] == [(D0, 1199)]
+    store.close()
