@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -24,6 +25,11 @@ class Engine:
         self._bins = {
             spec.bin_id: ScaleBin(spec, saved.get(spec.bin_id), started_at=started_at) for spec in specs
         }
+        # When each bin could next go stale, earliest first. A reading only moves a bin's time later, so an
+        # entry may be early (the bin is looked at, then queued again) but never late: a tick touches the
+        # bins that are due, not the whole plant.
+        self._due = [(b.next_tick_at(started_at), bin_id) for bin_id, b in self._bins.items()]
+        heapq.heapify(self._due)
 
     def __iter__(self) -> Iterator[ScaleBin]:
         return iter(self._bins.values())
@@ -77,5 +83,13 @@ class Engine:
 
     def tick(self, now: float) -> list[Event]:
         """Advance time: returns the sensor-stale alarms that are now due."""
-        due = (b.tick(now) for b in self._bins.values())
-        return [event for event in due if event is not None]
+        events: list[Event] = []
+        due = self._due
+        while due and due[0][0] < now:
+            _, bin_id = heapq.heappop(due)
+            scale_bin = self._bins[bin_id]
+            event = scale_bin.tick(now)
+            if event is not None:
+                events.append(event)
+            heapq.heappush(due, (scale_bin.next_tick_at(now), bin_id))
+        return events

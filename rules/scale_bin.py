@@ -294,6 +294,15 @@ class ScaleBin:
             return None
         return self._release(None, st.pieces, now, by="predictive")
 
+    def next_tick_at(self, now: float) -> float:
+        """The earliest time after `now` at which `tick` could raise the stale alarm: while the bin is stale,
+        only a reading ends that, so a stale-after time from now."""
+        st = self.state
+        if st.stale:
+            return now + self.spec.stale_after_s
+        last = st.last_seen if st.last_seen is not None else self._watch_from
+        return max(now, last + self.spec.stale_after_s)
+
     def tick(self, now: float) -> Event | None:
         """Raise the sensor-stale alarm once the bin has been silent for its stale-after time."""
         st = self.state
