@@ -6,7 +6,18 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// url with a host")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""An http:// or https:// url with a host, kept as written."""
 
 EventSelector = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 """An event `type` (signal_released, signal_cancelled, ...) or the flag `urgent`."""
@@ -27,7 +38,7 @@ class OutboxConfig(_Model):
 class WebhookConfig(_Model):
     """Where and how a supplier receives its kanban events."""
 
-    url: str
+    url: HttpUrl
     secret: SecretStr = Field(min_length=16)
     events: list[EventSelector] = Field(default=["signal_released", "signal_cancelled"], min_length=1)
     timeout_s: float = Field(default=10.0, gt=0, le=300)
@@ -36,20 +47,12 @@ class WebhookConfig(_Model):
     retry_initial_s: float = Field(default=1.0, gt=0, le=3600)
     retry_max_s: float = Field(default=600.0, gt=0, le=86_400)
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// url with a host")
-        return value
-
 
 class InfluxConfig(_Model):
     """Where history goes: InfluxDB 2.x/3.x/Cloud (`api: v2`) or 1.x and v1-compatible endpoints (`api: v1`)."""
 
     api: Literal["v1", "v2"]
-    url: str
+    url: HttpUrl
     org: str | None = None  # v2
     bucket: str | None = None  # v2
     token: SecretStr | None = None  # v2; v1 too, for 2.x/3.x's v1-compatible endpoints
@@ -67,10 +70,7 @@ class InfluxConfig(_Model):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// url with a host")
+    def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
     @model_validator(mode="after")
