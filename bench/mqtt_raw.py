@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections.abc import Callable
 
 from gateway.mqtt_packets import PUBACK_OF_ID, PacketReader
@@ -137,3 +138,32 @@ class RawClient(asyncio.Protocol):
                 self._connack.set_exception(ConnectionError(f"broker refused the connection: {body!r}"))
         elif kind == SUBACK and not self._suback.done():
             self._suback.set_result(None)
+
+
+async def send_chunks(
+    port: int, client_id: str, chunks: list[bytes], *, per_chunk: int, count: int, qos: int = 1, rate: float = 0.0
+) -> dict[str, float | int]:
+    """Write pre-built PUBLISH packets, `per_chunk` to a chunk: as fast as the broker takes them (QoS 1: at
+    most WINDOW unacknowledged) or, with `rate`, each chunk at its share of the schedule. Waits for every
+    PUBACK at QoS 1; returns {"published", "start", "end"} (epoch seconds)."""
+    client = await RawClient.connect(port, client_id)
+    loop = asyncio.get_running_loop()
+    start = time.time()
+    t0 = loop.time()
+    sent = 0
+    for n, chunk in enumerate(chunks):
+        if rate:
+            due = t0 + n * per_chunk / rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+        client.write(chunk)
+        sent = min(sent + per_chunk, count)
+        if qos:
+            await client.wait_acked(sent - WINDOW)
+        else:
+            await client.drain()
+    if qos:
+        await asyncio.wait_for(client.wait_acked(count), timeout=120)
+    end = time.time()
+    client.close()
+    return {"published": count, "start": start, "end": end}

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from bench.mqtt_raw import WINDOW, RawClient, publish_packet
+from bench.mqtt_raw import publish_packet, send_chunks
 
 CHUNK = 500  # packets per write at full speed
 STEP_S = 0.01  # at a fixed rate: one write of rate × STEP_S packets per step
@@ -33,27 +33,8 @@ def packets(prefix: str, first_bin: int, bins: int, count: int, *, qos: int, chu
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     size = max(1, round(args.rate * STEP_S)) if args.rate else CHUNK
     chunks = packets(args.prefix, args.first_bin, args.bins, args.count, qos=args.qos, chunk=size)
-    client = await RawClient.connect(args.port, f"bench-pub-{time.monotonic_ns()}")
-    loop = asyncio.get_running_loop()
-    start = time.time()
-    t0 = loop.time()
-    sent = 0
-    for n, chunk in enumerate(chunks):
-        if args.rate:  # this chunk is due at its share of the schedule
-            due = t0 + n * size / args.rate
-            if due > loop.time():
-                await asyncio.sleep(due - loop.time())
-        client.write(chunk)
-        sent = min(sent + size, args.count)
-        if args.qos:
-            await client.wait_acked(sent - WINDOW)
-        else:
-            await client.drain()
-    if args.qos:
-        await asyncio.wait_for(client.wait_acked(args.count), timeout=120)
-    end = time.time()
-    client.close()
-    return {"published": args.count, "start": start, "end": end}
+    return await send_chunks(args.port, f"bench-pub-{time.monotonic_ns()}", chunks, per_chunk=size,
+                             count=args.count, qos=args.qos, rate=args.rate)
 
 
 def _args() -> argparse.Namespace:

@@ -18,7 +18,7 @@ import json
 import time
 from typing import Any
 
-from bench.mqtt_raw import WINDOW, RawClient, publish_packet
+from bench.mqtt_raw import publish_packet, send_chunks
 
 CHUNK = 100
 
@@ -37,17 +37,8 @@ def packets(prefix: str, first_bin: int, tags: int, count: int) -> list[bytes]:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     chunks = packets(args.prefix, args.first_bin, args.tags, args.count)
-    client = await RawClient.connect(args.port, f"bench-rfid-{time.monotonic_ns()}")
-    start = time.time()
-    sent = 0
-    for chunk in chunks:
-        client.write(chunk)
-        sent = min(sent + CHUNK, args.count)
-        await client.wait_acked(sent - WINDOW)
-    await asyncio.wait_for(client.wait_acked(args.count), timeout=120)
-    end = time.time()
-    client.close()
-    return {"published": args.count, "start": start, "end": end}
+    return await send_chunks(args.port, f"bench-rfid-{time.monotonic_ns()}", chunks, per_chunk=CHUNK,
+                             count=args.count)
 
 
 def _args() -> argparse.Namespace:
