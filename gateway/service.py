@@ -162,11 +162,12 @@ class Service:
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            for event in self.engine.tick(self.clock()):
+            now = self.clock()
+            for event in self.engine.tick(now):
                 body = event_body(event, self.contexts[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
-            self.floor.tick(self.clock())
-            self.backflush.tick(self.clock())
+            self.floor.tick(now)
+            self.backflush.tick(now)
             moved, self.scales.moved = list(self.scales.moved), set()
             for start in range(0, len(moved), ANDON_SLICE):  # readings go on between slices
                 self.andon.bins_changed(moved[start:start + ANDON_SLICE])
