@@ -46,8 +46,8 @@ class Connectors:
     """Owns the outbox and every consumer of it."""
 
     def __init__(
-        self, *, config: PlantConfig, store: Store, engine: Engine, rejections: Mapping[str, int],
-        clock: Callable[[], float],
+        self, *, config: PlantConfig, loops: Mapping[str, LoopInfo], store: Store, engine: Engine,
+        rejections: Mapping[str, int], clock: Callable[[], float],
     ) -> None:
         self._site = config.site
         self._store = store
@@ -55,12 +55,7 @@ class Connectors:
         self._rejections = rejections
         self._clock = clock
         self._public_url = config.api.public_url
-        items = config.items_by_sku
-        self._loops = {
-            b.id: LoopInfo(sku=b.sku, quantity=b.container_qty, supplier=items[b.sku].supplier, line=b.line,
-                           station=b.station)
-            for b in config.bins
-        }
+        self._loops = loops
         self._suppliers = {s.id: s for s in config.suppliers if s.webhook is not None}
         self._influx_config = config.influx
         self.enabled = bool(self._suppliers) or config.influx is not None

@@ -10,12 +10,13 @@ from dataclasses import asdict, dataclass, replace
 from statistics import mean
 from typing import Any
 
+from connectors.webhook_payload import LoopInfo
 from gateway.card_store import SignalQuery
 from gateway.committer import Committer
 from gateway.config import Bin, PlantConfig
 from gateway.consumption_store import SampleRow
 from gateway.messages import event_body
-from gateway.store import BinContext, Store
+from gateway.store import Store
 from rules import analytics as calc
 from rules.analytics import DAY_S, Kpis, Sample, SignalTimes
 from rules.engine import Engine
@@ -43,7 +44,7 @@ class LoopAnalytics:
 
     def __init__(
         self, *, config: PlantConfig, engine: Engine, store: Store, committer: Committer,
-        contexts: dict[str, BinContext], clock: Callable[[], float],
+        contexts: dict[str, LoopInfo], clock: Callable[[], float],
     ) -> None:
         self._config = config.analytics
         self._site = config.site

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.webhook_payload import LoopInfo
 from gateway.card_store import IdempotentAnswer
 from gateway.committer import Committer
 from gateway.messages import event_body
-from gateway.store import BinContext, Store
+from gateway.store import Store
 from rules.cards import Action, Refusal, next_status
 from rules.engine import Engine
 
@@ -49,7 +50,7 @@ class CardActions:
     """Applies lifecycle actions to the engine's open cards and commits them."""
 
     def __init__(
-        self, *, engine: Engine, store: Store, committer: Committer, contexts: dict[str, BinContext], site: str,
+        self, *, engine: Engine, store: Store, committer: Committer, contexts: dict[str, LoopInfo], site: str,
         clock: Callable[[], float],
     ) -> None:
         self._engine = engine

@@ -16,7 +16,7 @@ from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
 
 if TYPE_CHECKING:
-    from gateway.store import BinContext
+    from connectors.webhook_payload import LoopInfo
 
 CARDS_MIGRATION = """
 ALTER TABLE bin_state ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
@@ -94,7 +94,7 @@ def state_of(row: sqlite3.Row) -> BinState:
     )
 
 
-def write_release(cur: sqlite3.Cursor, event: SignalReleased, ctx: BinContext) -> None:
+def write_release(cur: sqlite3.Cursor, event: SignalReleased, ctx: LoopInfo) -> None:
     """A new signal row and its first transition."""
     cur.execute(
         "INSERT OR IGNORE INTO signals (id, bin_id, card, sku, line, station, supplier, quantity, status,"

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.store import BinContext
+from connectors.webhook_payload import LoopInfo
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 
 DEADLETTER_PAYLOAD_BYTES = 1024
@@ -20,7 +20,7 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def event_body(event: Event, ctx: BinContext, site: str) -> dict[str, Any]:
+def event_body(event: Event, ctx: LoopInfo, site: str) -> dict[str, Any]:
     """The published form of a rules event."""
     body: dict[str, Any] = {"type": event.kind, "site": site, "bin_id": event.bin_id, "ts": iso(event.ts)}
     match event:

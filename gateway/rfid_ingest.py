@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.config import PlantConfig
 from gateway.epc import decode_sgtin96
@@ -15,7 +16,6 @@ from gateway.ingest import TopicHandler
 from gateway.messages import event_body
 from gateway.rfid_config import RfidConfig, RfidReader
 from gateway.rfid_payloads import TagRead, decode_rfid
-from gateway.store import BinContext
 from rules.engine import Engine
 from rules.events import Event
 
@@ -49,7 +49,7 @@ class RfidIngest:
     """The topic handler for RFID readers."""
 
     def __init__(
-        self, *, engine: Engine, contexts: dict[str, BinContext], site: str, committer: Committer,
+        self, *, engine: Engine, contexts: dict[str, LoopInfo], site: str, committer: Committer,
         rfid: RfidConfig, tags: TagMap,
     ) -> None:
         self._engine = engine
@@ -64,7 +64,7 @@ class RfidIngest:
 
     @classmethod
     def for_plant(
-        cls, config: PlantConfig, *, engine: Engine, contexts: dict[str, BinContext], committer: Committer
+        cls, config: PlantConfig, *, engine: Engine, contexts: dict[str, LoopInfo], committer: Committer
     ) -> RfidIngest:
         """The handler for a plant's readers, tags mapped by EPC and by the GTINs of its items."""
         gtins = {item.sku: item.gtin14 for item in config.items if item.gtin14}

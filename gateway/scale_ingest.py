@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.errors import PayloadError
 from gateway.messages import event_body
 from gateway.scale_payloads import decode_scale
-from gateway.store import BinContext
 from rules.engine import Engine
 from rules.scale_bin import Verdict
 
@@ -15,7 +15,7 @@ class ScaleIngest:
     """The topic handler for scale bins; remembers which bins changed since the last snapshot."""
 
     def __init__(
-        self, *, engine: Engine, contexts: dict[str, BinContext], site: str, committer: Committer,
+        self, *, engine: Engine, contexts: dict[str, LoopInfo], site: str, committer: Committer,
         max_clock_skew_s: float,
     ) -> None:
         self._engine = engine

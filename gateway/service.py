@@ -28,7 +28,7 @@ from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
 from gateway.shop_floor import ShopFloor
 from gateway.snapshots import Snapshots
-from gateway.store import Batch, BinContext, Store
+from gateway.store import Batch, Store
 from rules.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,10 @@ class Service:
         self.config = config
         self.clock = clock
         self.started_at = clock()
-        self.item_config = items = config.items_by_sku
+        self.item_config = config.items_by_sku
         self.bin_config = {b.id: b for b in config.bins}
         self.supplier_config = {s.id: s for s in config.suppliers}
-        self.contexts = {
-            b.id: BinContext(sku=b.sku, line=b.line, station=b.station, supplier=items[b.sku].supplier,
-                             quantity=b.container_qty)
-            for b in config.bins
-        }
+        self.contexts = config.loops()
         self.store = Store(config.storage.path, self.contexts)
         self.engine = Engine(specs=config.bin_specs(), states=self.store.bin_states(), started_at=self.started_at)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
@@ -84,7 +80,8 @@ class Service:
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
         self.connectors = Connectors(
-            config=config, store=self.store, engine=self.engine, rejections=self.rejections.counts, clock=clock
+            config=config, loops=self.contexts, store=self.store, engine=self.engine,
+            rejections=self.rejections.counts, clock=clock,
         )
         self.scales = ScaleIngest(
             engine=self.engine, contexts=self.contexts, site=config.site, committer=self.committer,
@@ -95,8 +92,9 @@ class Service:
             config=config, reads=self.store.floor, committer=self.committer, started_at=self.started_at,
             on_produced=self.backflush.produced,
         )
+        scale_reading = self.scales.handle  # one bound method for every bin's route
         routes: dict[str, tuple[TopicHandler, str]] = {
-            topic: (self.scales.handle, bin_id) for topic, bin_id in topics.routes.items()
+            topic: (scale_reading, bin_id) for topic, bin_id in topics.routes.items()
         }
         routes.update(self.floor.routes())
         self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.contexts, committer=self.committer)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.webhook_payload import LoopInfo
 from gateway.card_store import (
     CARDS_MIGRATION,
     STATE_SQL,
@@ -74,17 +75,6 @@ class StoreError(Exception):
     """The database cannot be opened or written."""
 
 
-@dataclass(frozen=True, slots=True)
-class BinContext:
-    """What a signal row records about its bin besides the event itself."""
-
-    sku: str
-    line: str
-    station: str
-    supplier: str | None
-    quantity: int
-
-
 @dataclass(slots=True)
 class Batch:
     """Everything one transaction writes."""
@@ -103,7 +93,7 @@ class Batch:
 class Store:
     """The service's durable state."""
 
-    def __init__(self, path: Path, contexts: Mapping[str, BinContext]) -> None:
+    def __init__(self, path: Path, contexts: Mapping[str, LoopInfo]) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = connect(path)

@@ -136,6 +136,9 @@ class _PlainBuilder:
         self._env = env
         self._scalars = yaml.SafeLoader("")
         self._plain: dict[str, Any] = {}  # plain scalar text → its value (ints, bools, ... are immutable)
+        # One str object for each distinct text: a plant repeats its keys, skus, lines and stations in every
+        # loop, and the loops keep those values for as long as the service runs.
+        self._strings: dict[str, str] = {}
         self._next: Callable[[], Any] = lambda: None
 
     def build(self, text: str) -> Any:
@@ -186,7 +189,7 @@ class _PlainBuilder:
             raise _NotPlainError("anchor or tag")
         text: str = event.value
         if not event.implicit[0] or (text and text[0] not in _TYPED_FIRST):  # quoted, or a name: a string
-            value: Any = text
+            value: Any = self._strings.setdefault(text, text)
         elif (value := self._plain.get(text, _MISSING)) is _MISSING:
             tag = self._scalars.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
             value = self._plain[text] = self._scalars.construct_object(yaml.ScalarNode(tag, text))

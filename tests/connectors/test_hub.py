@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from connectors.hub import Connectors
+from connectors.webhook_payload import LoopInfo
 from gateway.config import PlantConfig
 from gateway.messages import event_body
-from gateway.store import Batch, BinContext, Store
+from gateway.store import Batch, Store
 from rules.engine import Engine
 from rules.events import SensorStale, SignalReleased
 
-CTX = BinContext(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)
+CTX = LoopInfo(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)
 
 
 def plant(tmp_path: Path) -> PlantConfig:
@@ -44,7 +45,9 @@ def commit(store: Store, n: int, first: int) -> list[dict[str, Any]]:
 def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, Any]]) -> list[str]:
     """Start the connectors, feed `fed`, wait until the outbox is caught up; the outbox's keys."""
     engine = Engine(specs=config.bin_specs(), started_at=0.0)
-    connectors = Connectors(config=config, store=store, engine=engine, rejections={}, clock=lambda: 5000.0)
+    connectors = Connectors(
+        config=config, loops=config.loops(), store=store, engine=engine, rejections={}, clock=lambda: 5000.0
+    )
     assert connectors.outbox is not None
 
     async def scenario() -> None:

@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from connectors.webhook_payload import LoopInfo
 from gateway.card_actions import ActionRequest, CardActions, TransitionRefusedError
 from gateway.committer import Committer
-from gateway.store import Batch, BinContext, Store
+from gateway.store import Batch, Store
 from rules.cards import Action
 from rules.engine import Engine
 from rules.events import SignalReleased
 from rules.scale_bin import BinSpec, Reading
 
 CTX = {
-    "B1": BinContext(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
-    "GONE": BinContext(sku="A", line="L1", station="S9", supplier="acme", quantity=100),
+    "B1": LoopInfo(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
+    "GONE": LoopInfo(sku="A", line="L1", station="S9", supplier="acme", quantity=100),
 }
 SPEC = BinSpec(bin_id="B1", unit_weight_g=10.0, tare_g=0.0, container_qty=100, cards=1, reorder_point=30,
                reset_point=60, capacity_pieces=100)

@@ -8,13 +8,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
-from gateway.store import BinContext, Store
+from gateway.store import Store
 from rules.cards import Card
 from rules.events import SignalReleased
 from rules.scale_bin import BinState
 
-CTX = {"B1": BinContext(sku="A", line="L1", station="S1", supplier=None, quantity=100)}
+CTX = {"B1": LoopInfo(sku="A", line="L1", station="S1", supplier=None, quantity=100)}
 
 
 def committed_signals(db: Path) -> list[str]:

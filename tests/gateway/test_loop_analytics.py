@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from connectors.webhook_payload import LoopInfo
 from gateway.analytics import LoopAnalytics
 from gateway.committer import Committer
 from gateway.config import PlantConfig
-from gateway.store import Batch, BinContext, Store
+from gateway.store import Batch, Store
 from rules.analytics import DAY_S, HOUR_S
 from rules.engine import Engine
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState, Reading
 
 D0 = 20_000 * DAY_S  # midnight UTC
-CTX = {"B1": BinContext(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)}
+CTX = {"B1": LoopInfo(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)}
 
 
 def plant(tmp_path: Path) -> PlantConfig:
@@ -89,7 +90,7 @@ def test_sampling_many_loops_commits_them_in_slices(tmp_path: Path) -> None:
         "bins": [{"id": b, "sku": "BOLT", "line": "L1", "station": "S1", "container_qty": 100, "reorder_point": 30}
                  for b in ids],
     })
-    contexts = {b: BinContext(sku="BOLT", line="L1", station="S1", supplier=None, quantity=100) for b in ids}
+    contexts = {b: LoopInfo(sku="BOLT", line="L1", station="S1", supplier=None, quantity=100) for b in ids}
     store = Store(config.storage.path, contexts)
     engine = Engine(specs=config.bin_specs(), states={b: BinState(pieces=i) for i, b in enumerate(ids)},
                     started_at=D0)

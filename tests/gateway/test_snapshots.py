@@ -7,9 +7,10 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.snapshots import Snapshots
-from gateway.store import Batch, BinContext, Store
+from gateway.store import Batch, Store
 from rules.cards import Card
 from rules.engine import Engine
 from rules.events import SignalReleased
@@ -28,7 +29,7 @@ def spec(bin_id: str) -> BinSpec:
 
 def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_of_it(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    contexts = {b: BinContext(sku="A", line="L1", station="S1", supplier=None, quantity=100) for b in [*BINS, "X"]}
+    contexts = {b: LoopInfo(sku="A", line="L1", station="S1", supplier=None, quantity=100) for b in [*BINS, "X"]}
     store = Store(db, contexts)
     with sqlite3.connect(db) as conn:  # three events that went out on MQTT, to be recorded as published
         conn.executemany("INSERT INTO events (kind, bin_id, ts, body) VALUES ('x', 'B0', 0, '{}')", [()] * 3)

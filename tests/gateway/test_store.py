@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from connectors.webhook_payload import LoopInfo
 from gateway.card_store import IdempotentAnswer, SignalQuery
-from gateway.store import Batch, BinContext, Store, StoreError
+from gateway.store import Batch, Store, StoreError
 from rules.cards import Card
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
 
 CTX = {
-    "B1": BinContext(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
-    "B2": BinContext(sku="A", line="L2", station="S1", supplier="wh", quantity=50),
+    "B1": LoopInfo(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
+    "B2": LoopInfo(sku="A", line="L2", station="S1", supplier="wh", quantity=50),
 }
 
 # The schema as version 1 created it, with what a running plant had stored.
