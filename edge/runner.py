@@ -26,7 +26,7 @@ def adapters(config: PlantConfig) -> list[DeviceAdapter]:
     found: list[DeviceAdapter] = [
         PlcPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in config.plcs if plc.polled
     ]
-    bins = {b.id: b for b in config.bins}
+    bins = config.bins_by_id
     found += [
         MtSicsScale(device=d, topic=config.scale_topic(bins[d.bin]), reconnect_max_s=cap) for d in config.scales
     ]

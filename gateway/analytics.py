@@ -53,9 +53,8 @@ class LoopAnalytics:
         self._committer = committer
         self._contexts = contexts
         self._clock = clock
-        self._bins = {b.id: b for b in config.bins}
+        self._bins = config.bins_by_id
         self._promised = {s.id: s.lead_time_h for s in config.suppliers}
-        self._supplier = {b.id: config.items_by_sku[b.sku].supplier for b in config.bins}
         self._last: dict[str, tuple[int, int | None]] = {}  # what each loop's last sample recorded
         self._pruned = 0.0
         span = 4 * self._config.half_life_h * 3600.0
@@ -106,7 +105,7 @@ class LoopAnalytics:
             self._committer.stage_event(event, body, self._engine.state_copy(bin_id))
 
     def _lead_time(self, bin_id: str) -> float:
-        supplier = self._supplier[bin_id]
+        supplier = self._contexts[bin_id].supplier
         return self._promised.get(supplier, 0.0) if supplier else 0.0
 
     # --- reads ---------------------------------------------------------------------------------------
@@ -129,7 +128,7 @@ class LoopAnalytics:
         cfg = self._bins[bin_id]
         samples, signals = self._history(bin_id, now)
         rate = calc.consumption_rate(samples, half_life_h=self._config.half_life_h)
-        measured = calc.lead_times_h(signals).get(self._supplier[bin_id])
+        measured = calc.lead_times_h(signals).get(self._contexts[bin_id].supplier)
         daily = calc.daily_usage(samples)
         return {
             "loop": bin_id,
@@ -182,7 +181,7 @@ class LoopAnalytics:
         for bin_id in self._bins:
             samples, signals = self._history(bin_id, now)
             loops[bin_id] = self._kpis_of(samples, signals, now)
-            supplier = self._supplier[bin_id]
+            supplier = self._contexts[bin_id].supplier
             if supplier is not None:
                 own, kpis, start = by_supplier.get(supplier, ([], [], now))
                 first = min([s.ts for s in samples[:1]] + [s.released_at for s in signals[:1]] + [start])

@@ -26,9 +26,11 @@ def bin_calls(state: BinState) -> tuple[int, int | None]:
     return len(state.open_cards), state.pieces
 
 
-def _calls_of(state: BinState) -> tuple[int, bool]:
+def _calls_of(state: BinState) -> int:
+    """What a bin adds to its station's colour, as one small int (a cached object, nothing allocated per
+    bin): open cards × 2, plus 1 when the bin is empty."""
     open_cards, pieces = bin_calls(state)
-    return open_cards, pieces == 0
+    return open_cards * 2 + (pieces == 0)
 
 
 class AndonBoard:
@@ -37,34 +39,35 @@ class AndonBoard:
     def __init__(self, *, config: PlantConfig, engine: Engine, floor: ShopFloor, committer: Committer) -> None:
         self._floor = floor
         self._committer = committer
-        self._bins: dict[str, list[ScaleBin]] = {}  # the engine's bins, held so a refresh looks nothing up
+        self._engine = engine
         self._stations: dict[str, str] = {}  # key → configured station id
         self._keys_of_station: dict[str, list[str]] = {}  # configured station id → keys
         self._key_of_bin: dict[str, str] = {}
-        self._bin_of: dict[str, ScaleBin] = {}
-        self._calls: dict[str, tuple[int, bool]] = {}  # bin → (open cards, stockout) when last looked at
+        self._calls: dict[str, int] = {}  # bin → `_calls_of` when last looked at
+        bins: dict[str, list[ScaleBin]] = {}
         for station in config.stations:
             key = f"{station.line}/{station.id}"
             self._stations[key] = station.id
             self._keys_of_station.setdefault(station.id, []).append(key)
-            self._bins.setdefault(key, [])
+            bins.setdefault(key, [])
         for bin_ in config.bins:
             scale_bin = engine.get(bin_.id)
             if scale_bin is not None:
                 key = f"{bin_.line}/{bin_.station}"
                 self._key_of_bin[bin_.id] = key
-                self._bin_of[bin_.id] = scale_bin
                 self._calls[bin_.id] = _calls_of(scale_bin.state)
-                self._bins.setdefault(key, []).append(scale_bin)
+                bins.setdefault(key, []).append(scale_bin)
+        # The engine's bins of each station, held so a refresh looks nothing up (tuples: half a list's size).
+        self._bins = {key: tuple(station_bins) for key, station_bins in bins.items()}
         self._due: dict[str, None] = dict.fromkeys(self._bins)  # keys to re-evaluate, in order; all at start
         self.colours: dict[str, Colour] = {}
 
     def bins_changed(self, bin_ids: Iterable[str]) -> None:
         """Re-evaluate, at the next refresh, the stations of those of these bins whose open cards or stockout
         changed (unknown ids are ignored)."""
-        calls, bins, due = self._calls, self._bin_of, self._due
+        calls, due, engine = self._calls, self._due, self._engine
         for bin_id in bin_ids:
-            scale_bin = bins.get(bin_id)
+            scale_bin = engine.get(bin_id)
             if scale_bin is None:
                 continue
             now = _calls_of(scale_bin.state)

@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -239,10 +240,15 @@ class PlantConfig(_Model):
         """The topic a bin's scale publishes on."""
         return bin_.scale.topic or f"{self.prefix}/scale/{bin_.id}"
 
-    @property
+    @cached_property
     def items_by_sku(self) -> dict[str, Item]:
         """Items keyed by sku."""
         return {item.sku: item for item in self.items}
+
+    @cached_property
+    def bins_by_id(self) -> dict[str, Bin]:
+        """Bins keyed by id: one dict for every part of the service that looks a loop's settings up."""
+        return {b.id: b for b in self.bins}
 
     def loops(self) -> dict[str, LoopInfo]:
         """What event bodies and signal rows record about each loop besides the event itself."""

@@ -64,7 +64,7 @@ class Service:
         self.clock = clock
         self.started_at = clock()
         self.item_config = config.items_by_sku
-        self.bin_config = {b.id: b for b in config.bins}
+        self.bin_config = config.bins_by_id
         self.supplier_config = {s.id: s for s in config.suppliers}
         self.contexts = config.loops()
         self.store = Store(config.storage.path, self.contexts)
