@@ -116,6 +116,7 @@ class ApiConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/]+")  # for links sent to suppliers
+    event_stream_max_queued: int = Field(default=10_000, ge=1)  # per live-stream client; beyond: disconnected
 
 
 class IngestConfig(_Model):

@@ -20,6 +20,7 @@ from gateway.backflush_feed import BackflushFeed
 from gateway.card_actions import CardActions
 from gateway.committer import Committer
 from gateway.config import PlantConfig
+from gateway.event_stream import EventStream
 from gateway.ingest import Ingest, IngestLimits, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
@@ -126,6 +127,7 @@ class Service:
             rejections=self.rejections.counts, take_published=self._take_published,
             recorded=self._in_transit.difference_update, clock=clock,
         )
+        self.events = EventStream(read_log=self.store.events_after, max_queued=config.api.event_stream_max_queued)
         self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
 
     def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
@@ -149,6 +151,7 @@ class Service:
                 workers += start_adapters(tasks, self._adapters, self.link.publish)
                 await stop.wait()
                 log.info("stopping")
+                self.events.close()  # open streams end now rather than hold the HTTP server
                 await self._final_snapshot()
                 for task in workers:
                     task.cancel()
@@ -186,7 +189,9 @@ class Service:
     def _committed(self, batch: Batch) -> None:
         self.andon.bins_changed(event.bin_id for event, _ in batch.events)
         self.andon.stations_changed([*batch.floor.stations, *(event.subject for event, _ in batch.floor.events)])
-        self.connectors.feed([body for _, body in batch.events] + [body for _, body in batch.floor.events])
+        bodies = [body for _, body in batch.events] + [body for _, body in batch.floor.events]
+        self.connectors.feed(bodies)
+        self.events.publish(bodies)
         for event, body in batch.events:
             self._send(body["seq"], event.kind, event.bin_id, body)
         self.backflush.received((event for event, _ in batch.events), self.clock())

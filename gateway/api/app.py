@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from gateway.api import errors
-from gateway.api.routes import alarms, andon, bins, deliveries, health, history, loops, signals, stations
+from gateway.api.routes import alarms, andon, bins, deliveries, events, health, history, loops, signals, stations
 
 if TYPE_CHECKING:
     from gateway.service import Service
@@ -22,6 +22,6 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     errors.install(app)
-    for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries):
+    for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events):
         app.include_router(module.router)
     return app

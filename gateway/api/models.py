@@ -237,3 +237,5 @@ class Counters(BaseModel):
 
     processed_since_start: int
     rejected: dict[str, int]
+    event_stream_clients: int  # connected to /api/v1/events now
+    event_stream_overflows: int  # of them disconnected for falling behind, since start

@@ -26,5 +26,8 @@ async def healthz(service: ServiceDep) -> JSONResponse:
 
 @router.get("/api/v1/counters")
 async def counters(service: ServiceDep) -> Counters:
-    """Messages processed since start and rejected messages by reason."""
-    return Counters(processed_since_start=service.ingest.processed, rejected=dict(service.rejections.counts))
+    """Messages processed since start, rejected messages by reason, live event stream clients."""
+    return Counters(
+        processed_since_start=service.ingest.processed, rejected=dict(service.rejections.counts),
+        event_stream_clients=service.events.clients, event_stream_overflows=service.events.overflows,
+    )

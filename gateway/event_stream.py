@@ -1,0 +1,166 @@
+"""The live event stream: committed events fanned out to HTTP clients as Server-Sent Events.
+
+`publish` runs on the event loop right after a commit and only appends the encoded frame to each client's
+bounded queue: no I/O, no task. A client that asks to resume (`Last-Event-ID`) registers first, so the
+events committed while its backlog is read from the event log wait in its queue; they are sent after the
+backlog, those the backlog already had (seq not above the last sent) dropped. A client with `max_queued`
+events still waiting when more are committed is sent `event: overflow` and disconnected; it resumes from
+the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import typing
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+from rules.events import Event, FloorEvent
+
+KEEPALIVE_S = 15.0  # below the idle timeout of common proxies
+READ_CHUNK = 500  # event-log rows per read while resuming
+
+ReadLog = Callable[[int, int], list[tuple[int, str]]]  # (after seq, limit) → [(seq, body)], oldest first
+
+
+def _kinds_of(union: Any) -> frozenset[str]:
+    return frozenset(
+        kind for cls in typing.get_args(union) for kind in typing.get_args(typing.get_type_hints(cls)["kind"])
+    )
+
+
+EVENT_TYPES = _kinds_of(Event) | _kinds_of(FloorEvent)
+KEEPALIVE = b": keepalive\n\n"
+
+
+def frame(body: dict[str, Any]) -> bytes:
+    """One committed event as an SSE message: id, event type, the body as one line of JSON."""
+    return f"id: {body['seq']}\nevent: {body['type']}\ndata: {json.dumps(body)}\n\n".encode()
+
+
+def overflow_frame(last_seq: int | None) -> bytes:
+    """The last message to a client that fell too far behind."""
+    resume = "" if last_seq is None else f": {last_seq}"
+    data = {
+        "message": f"more than the allowed number of events were waiting for this client; reconnect with "
+                   f"Last-Event-ID{resume} to get them from the event log",
+        "last_event_id": last_seq,
+    }
+    return f"event: overflow\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class _Client:
+    """One connected client: its filter and the frames committed since it last took them."""
+
+    __slots__ = ("closed", "overflowed", "queue", "replaying", "types", "wake")
+
+    def __init__(self, types: frozenset[str] | None) -> None:
+        self.types = types
+        self.queue: list[tuple[int, bytes]] = []
+        self.overflowed = False
+        self.replaying = False  # an overflow now is made good from the log, not a disconnect
+        self.closed = False
+        self.wake = asyncio.Event()
+
+    def take(self) -> list[tuple[int, bytes]]:
+        queued, self.queue = self.queue, []
+        return queued
+
+
+class EventStream:
+    """Fan-out of committed events to live clients, with resume from the event log."""
+
+    def __init__(
+        self, *, read_log: ReadLog, max_queued: int, keepalive_s: float = KEEPALIVE_S
+    ) -> None:
+        self._read_log = read_log
+        self._max_queued = max_queued
+        self._keepalive_s = keepalive_s
+        self._clients: set[_Client] = set()
+        self._closed = False
+        self.overflows = 0  # clients dropped for falling behind, since start
+
+    @property
+    def clients(self) -> int:
+        """Clients connected now."""
+        return len(self._clients)
+
+    def publish(self, bodies: Iterable[dict[str, Any]]) -> None:
+        """Committed event bodies (with `seq`), in commit order. Never blocks."""
+        if not self._clients:
+            return
+        frames = [(body["seq"], body["type"], frame(body)) for body in bodies]
+        for client in list(self._clients):
+            if len(client.queue) >= self._max_queued:
+                # Memory stays bounded (one batch beyond the limit at most): the client is dropped and gets
+                # what it missed from the log when it reconnects.
+                self._clients.discard(client)
+                client.queue, client.overflowed = [], True
+                self.overflows += not client.replaying
+            else:
+                client.queue.extend((seq, data) for seq, kind, data in frames
+                                    if client.types is None or kind in client.types)
+            client.wake.set()
+
+    def close(self) -> None:
+        """End every stream (the service is stopping); later clients end at once."""
+        self._closed = True
+        for client in self._clients:
+            client.closed = True
+            client.wake.set()
+        self._clients.clear()
+
+    async def stream(self, *, after: int | None, types: frozenset[str] | None) -> AsyncIterator[bytes]:
+        """The SSE body for one client: events after `after` from the log (None: from now on), then live."""
+        if self._closed:
+            return
+        client = _Client(types)
+        self._clients.add(client)  # before the backlog is read, so nothing committed meanwhile is missed
+        try:
+            last = after
+            if after is not None:
+                client.replaying = True
+                async for data, read_up_to in self._backlog(client, after):
+                    last = read_up_to
+                    if data:
+                        yield data
+                client.replaying = False
+            while not client.closed:
+                try:
+                    async with asyncio.timeout(self._keepalive_s):
+                        await client.wake.wait()
+                except TimeoutError:
+                    yield KEEPALIVE
+                    continue
+                client.wake.clear()
+                if client.overflowed:
+                    yield overflow_frame(last)
+                    return
+                fresh = [(seq, data) for seq, data in client.take() if last is None or seq > last]
+                if fresh:
+                    last = fresh[-1][0]
+                    yield b"".join(data for _, data in fresh)
+        finally:
+            self._clients.discard(client)
+
+    async def _backlog(self, client: _Client, after: int) -> AsyncIterator[tuple[bytes, int]]:
+        """Frames of the logged events after `after`, read in chunks off the event loop, each chunk with the
+        seq of its last row."""
+        last = after
+        while not client.closed:
+            rows = await asyncio.to_thread(self._read_log, last, READ_CHUNK)
+            if not rows:
+                if not client.overflowed:
+                    return
+                # The live queue overflowed while the log was read: what it dropped is in the log.
+                client.overflowed = False
+                self._clients.add(client)
+                continue
+            wanted = []
+            for seq, raw in rows:
+                body = json.loads(raw)
+                body["seq"] = last = seq
+                if client.types is None or body["type"] in client.types:
+                    wanted.append(frame(body))
+            yield b"".join(wanted), last
