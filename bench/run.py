@@ -10,7 +10,7 @@ Starts its own mosquitto on a free port in a temp dir, writes a plant file with 
    reaches M (or stops growing for 5 s: the difference is reported as loss); CPU time of the process;
 3. latency: with readings at a fixed 10,000/s on the other bins, bench/latency_probe.py sends one reading
    below the reorder point to each of the first bins and times publish → `signal_released` on the signal
-   topic (p50, p99, max); CPU of the service at that rate;
+   topic and on the API's live event stream (p50, p99, max of each); CPU of the service at that rate;
 4. peak RSS (VmHWM) of the service and its start-up time (process start → /healthz 200);
 5. with InfluxDB installed (--no-influx skips it): the throughput run again with history written to a real
    influxd (levels by exception, events, batched), waiting until every queued line is written;
@@ -242,7 +242,7 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
                               "rss_idle_mb": peak_rss_mb(proc.pid)}
     if load.messages:
         result |= _full_speed(proc, http, load)
-    result |= _fixed_rate(proc, load)
+    result |= _fixed_rate(proc, load, api)
     if load.rfid_reads:
         result["rfid"] = _rfid(load)
     if load.influx_url:
@@ -323,8 +323,9 @@ def start_influx(directory: Path) -> tuple[subprocess.Popen[bytes], str] | None:
     return proc, url
 
 
-def _fixed_rate(proc: subprocess.Popen[bytes], load: Load) -> dict[str, Any]:
-    """Readings at a fixed rate on the bins the probes leave alone; latency probes on the first bins."""
+def _fixed_rate(proc: subprocess.Popen[bytes], load: Load, api: str) -> dict[str, Any]:
+    """Readings at a fixed rate on the bins the probes leave alone; latency probes on the first bins, timed on
+    the signal topic and on the API's live event stream."""
     background = round(load.rate * load.seconds)
     cpu0, wall0 = cpu_s(proc.pid), time.monotonic()
     pubs = publish("raw", load.port, load.loops - load.probes, background, first_bin=load.probes, rate=load.rate)
@@ -333,7 +334,8 @@ def _fixed_rate(proc: subprocess.Popen[bytes], load: Load) -> dict[str, Any]:
         time.sleep(min(1.0, load.seconds / 4))  # the background is running before the first probe
         probe_rate = load.probes / (load.seconds / 2)
         probe = subprocess.Popen(
-            [sys.executable, "-m", "bench.latency_probe", str(load.port), PREFIX, str(load.probes), str(probe_rate)],
+            [sys.executable, "-m", "bench.latency_probe", str(load.port), PREFIX, str(load.probes), str(probe_rate),
+             "--api", api],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )
         out, _ = probe.communicate(timeout=load.seconds + 60)
@@ -437,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.json}")
-    lost = (svc["loss"] or (svc["latency"] or {}).get("missing") or svc.get("rfid", {}).get("lost")
+    lost = (svc["loss"] or (svc["latency"] or {}).get("missing") or (svc["latency"] or {}).get("sse", {}).get("missing")
+            or svc.get("rfid", {}).get("lost")
             or (with_influx or {}).get("loss"))
     return 1 if lost else 0
 
@@ -458,9 +461,8 @@ def print_table(result: dict[str, Any]) -> None:
         ("processed / loss", f"{svc['processed']:,} / {svc['loss']:,}"),
         ("rejected", json.dumps(svc["rejected"])),
         ("service CPU at full speed", f"{svc['cpu_cores_full_speed']} cores, {svc['cpu_us_per_reading']} µs/reading"),
-        (f"latency publish → signal at {svc['fixed_rate']:,.0f}/s",
-         f"p50 {latency.get('p50_ms')} ms, p99 {latency.get('p99_ms')} ms, max {latency.get('max_ms')} ms "
-         f"({latency.get('samples')} signals, {latency.get('missing')} missing)"),
+        (f"latency publish → signal at {svc['fixed_rate']:,.0f}/s", _latency(latency)),
+        (f"latency publish → signal on /api/v1/events at {svc['fixed_rate']:,.0f}/s", _latency(latency.get("sse", {}))),
         (f"service CPU at {svc['fixed_rate']:,.0f}/s", f"{svc['cpu_cores_at_fixed_rate']} cores"),
         *(
             [("RFID reads → events, ack after commit",
@@ -485,6 +487,11 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"| {'metric':<{width}} | value |\n|{'-' * (width + 2)}|-------|")
     for key, value in rows:
         print(f"| {key:<{width}} | {value} |")
+
+
+def _latency(figures: dict[str, Any]) -> str:
+    return (f"p50 {figures.get('p50_ms')} ms, p99 {figures.get('p99_ms')} ms, max {figures.get('max_ms')} ms "
+            f"({figures.get('samples')} signals, {figures.get('missing')} missing)")
 
 
 if __name__ == "__main__":

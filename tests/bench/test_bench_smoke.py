@@ -42,6 +42,9 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert svc["latency"]["samples"] == 20
     assert svc["latency"]["missing"] == 0
     assert 0 < svc["latency"]["p50_ms"] <= svc["latency"]["p99_ms"] <= svc["latency"]["max_ms"]
+    sse = svc["latency"]["sse"]  # the same signals on the API's live event stream
+    assert (sse["samples"], sse["missing"]) == (20, 0)
+    assert 0 < sse["p50_ms"] <= sse["p99_ms"] <= sse["max_ms"]
     assert svc["rfid"]["events_published"] == 200
     assert svc["rfid"]["lost"] == 0
     influx = result["influx"]  # influxd is installed by make test
@@ -53,3 +56,4 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert result["big"]["rss_peak_mb"] > 0
     assert "service throughput" in proc.stdout
     assert "latency publish → signal" in proc.stdout
+    assert "latency publish → signal on /api/v1/events" in proc.stdout
