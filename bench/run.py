@@ -201,6 +201,7 @@ class Load:
     rfid_tags: int = 0  # tags (cards) of the RFID phase, on the last bins
     rfid_reads: int = 0  # reads at full speed, each changing a card; 0: no RFID phase
     influx_url: str | None = None  # history written to this InfluxDB 1.x while driven
+    qos0: bool = False  # after the QoS 1 readings, the same number again at QoS 0
 
 
 def service_run(directory: Path, api_port: int, load: Load) -> dict[str, Any]:
@@ -241,7 +242,9 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
     result: dict[str, Any] = {"loops": load.loops, "startup_s": round(time.monotonic() - t0, 3),
                               "rss_idle_mb": peak_rss_mb(proc.pid)}
     if load.messages:
-        result |= _full_speed(proc, http, load)
+        result |= _full_speed(proc, http, load, qos=1)
+        if load.qos0:  # scales that publish at QoS 0: no acknowledgements either side, the broker's cheaper path
+            result["qos0"] = _full_speed(proc, http, load, qos=0)
     result |= _fixed_rate(proc, load, api)
     if load.rfid_reads:
         result["rfid"] = _rfid(load)
@@ -252,17 +255,18 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
     return result
 
 
-def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load) -> dict[str, Any]:
-    """QoS 1 readings as fast as the publisher goes; counted by the service's own counters."""
+def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load, *, qos: int) -> dict[str, Any]:
+    """Readings at `qos` as fast as the publisher goes; counted by the service's own counters."""
     count = load.messages
-    pubs = publish(load.kind, load.port, load.loops, count)
+    start = http.get("/api/v1/counters").json()["processed_since_start"]
+    pubs = publish(load.kind, load.port, load.loops, count, qos=qos)
     # From the last poll before the counter moved to the last poll that saw it move.
     before_at, before_cpu = time.time(), cpu_s(proc.pid)
     processed, first_at, first_cpu, last_at, last_cpu = 0, 0.0, 0.0, 0.0, 0.0
     last_seen = time.monotonic()
     while processed < count:
         time.sleep(0.05)
-        now = http.get("/api/v1/counters").json()["processed_since_start"]
+        now = http.get("/api/v1/counters").json()["processed_since_start"] - start
         at, cpu = time.time(), cpu_s(proc.pid)
         if now != processed:
             if not first_at:
@@ -406,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             svc = service_run(directory / "main", free_port(), Load(
                 kind=args.publisher, port=mqtt_port, loops=args.loops, messages=args.messages,
                 rate=args.rate, seconds=args.seconds, probes=args.probes,
-                rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads,
+                rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads, qos0=True,
             ))
             influx = None if args.no_influx else start_influx(directory / "influxd")
             with_influx = None
@@ -428,10 +432,11 @@ def main(argv: list[str] | None = None) -> int:
             broker.wait(timeout=10)
 
     ratio = svc["readings_per_s"] / raw1["msg_per_s"] if raw1["msg_per_s"] else 0.0
+    ratio0 = svc["qos0"]["readings_per_s"] / raw0["msg_per_s"] if raw0["msg_per_s"] else 0.0
     result = {
         "loops": args.loops, "messages": args.messages, "publisher": args.publisher,
         "raw": {"qos1": raw1, "qos0": raw0}, "service": svc, "influx": with_influx, "big": big,
-        "ratio": round(ratio, 3),
+        "ratio": round(ratio, 3), "ratio_qos0": round(ratio0, 3),
         "machine": {"nproc": os.cpu_count(), "python": sys.version.split()[0]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -439,14 +444,15 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.json}")
-    lost = (svc["loss"] or (svc["latency"] or {}).get("missing") or (svc["latency"] or {}).get("sse", {}).get("missing")
-            or svc.get("rfid", {}).get("lost")
-            or (with_influx or {}).get("loss"))
+    latency = svc["latency"] or {}
+    lost = (svc["loss"] or svc["qos0"]["loss"] or latency.get("missing") or latency.get("sse", {}).get("missing")
+            or svc.get("rfid", {}).get("lost") or (with_influx or {}).get("loss"))
     return 1 if lost else 0
 
 
 def print_table(result: dict[str, Any]) -> None:
     svc, big, raw = result["service"], result["big"], result["raw"]
+    qos0 = svc["qos0"]
     latency = svc["latency"] or {}
     rows = [
         ("loops", f"{result['loops']:,}"),
@@ -459,6 +465,10 @@ def print_table(result: dict[str, Any]) -> None:
         ("service throughput (QoS 1)", f"{svc['readings_per_s']:,} readings/s"),
         ("service ÷ raw ceiling QoS 1", f"{result['ratio']:.2f}"),
         ("processed / loss", f"{svc['processed']:,} / {svc['loss']:,}"),
+        ("service throughput (QoS 0)",
+         f"{qos0['readings_per_s']:,} readings/s, {qos0['processed']:,} processed, {qos0['loss']:,} lost, "
+         f"{qos0['cpu_cores_full_speed']} cores, {qos0['cpu_us_per_reading']} µs/reading"),
+        ("service ÷ raw ceiling QoS 0", f"{result['ratio_qos0']:.2f}"),
         ("rejected", json.dumps(svc["rejected"])),
         ("service CPU at full speed", f"{svc['cpu_cores_full_speed']} cores, {svc['cpu_us_per_reading']} µs/reading"),
         (f"latency publish → signal at {svc['fixed_rate']:,.0f}/s", _latency(latency)),

@@ -35,6 +35,8 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert svc["loss"] == 0
     assert svc["rejected"] == {}
     assert svc["readings_per_s"] > 0
+    assert (svc["qos0"]["processed"], svc["qos0"]["loss"]) == (2000, 0)
+    assert svc["qos0"]["readings_per_s"] > 0
     assert result["ratio"] > 0
     assert svc["startup_s"] > 0
     assert svc["rss_peak_mb"] > 0
@@ -54,6 +56,6 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert result["big"]["loops"] == 200
     assert result["big"]["startup_s"] > 0
     assert result["big"]["rss_peak_mb"] > 0
-    assert "service throughput" in proc.stdout
+    assert "service throughput (QoS 0)" in proc.stdout
     assert "latency publish → signal" in proc.stdout
     assert "latency publish → signal on /api/v1/events" in proc.stdout
