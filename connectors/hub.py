@@ -15,6 +15,7 @@ import asyncio
 import functools
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
@@ -99,6 +100,11 @@ class Connectors:
         else:
             self._pending.extend(bodies)
         self._wake.set()
+
+    @property
+    def fed_seq(self) -> int:
+        """Events up to this seq are in the outbox, or nothing consumes them: the event log may let them go."""
+        return self._fed if self.outbox is not None else sys.maxsize
 
     async def run(self) -> None:
         """Feed the outbox and run every consumer until cancelled."""

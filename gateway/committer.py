@@ -16,7 +16,7 @@ from typing import Any
 from gateway.card_store import IdempotentAnswer
 from gateway.consumption_store import SampleRow
 from gateway.mqtt_link import Ack
-from gateway.store import Batch, Store, StoreError
+from gateway.store import Batch, EventPrune, Store, StoreError
 from rules.events import Event
 from rules.floor import FloorChange
 from rules.scale_bin import BinState
@@ -68,6 +68,11 @@ class Committer:
         self._batch.samples.extend(rows)
         if keep_after is not None:
             self._batch.keep_samples_after = keep_after
+        self._kick()
+
+    def stage_event_prune(self, prune: EventPrune) -> None:
+        """Delete old events from the log in the next transaction."""
+        self._batch.prune_events = prune
         self._kick()
 
     async def commit(self) -> None:

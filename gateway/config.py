@@ -108,6 +108,9 @@ class StorageConfig(_Model):
 
     path: Path = Path("data/kanban-edge.db")
     snapshot_interval_s: float = Field(default=10.0, gt=0, le=3600)
+    # Committed events older than this are deleted once published and handed to the connectors: a PLC
+    # counter logs an event per part, so an unbounded log would fill the disk of a busy plant.
+    event_log_days: float = Field(default=30.0, gt=0, le=3650)
 
 
 class ApiConfig(_Model):

@@ -29,12 +29,14 @@ from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
 from gateway.shop_floor import ShopFloor
 from gateway.snapshots import Snapshots
-from gateway.store import Batch, Store
+from gateway.store import Batch, EventPrune, Store
 from rules.engine import Engine
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+PRUNE_EVERY_S = 60.0  # how often old events leave the log (storage.event_log_days)
+DAY_S = 86400.0
 ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-loop iteration
 
 
@@ -121,6 +123,7 @@ class Service:
             clock=clock,
         )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
+        self._pruned_at = 0.0
         self._in_transit: set[int] = set()
         self.snapshots = Snapshots(
             engine=self.engine, committer=self.committer, take_dirty=self.scales.take_dirty,
@@ -177,6 +180,10 @@ class Service:
             self.andon.stations_changed(calls)
             for change in self.andon.refresh(self.clock()):
                 show_colour(self._adapters, change.subject, change.colour)
+            if now - self._pruned_at >= PRUNE_EVERY_S:
+                self._pruned_at = now
+                keep_from = now - self.config.storage.event_log_days * DAY_S
+                self.committer.stage_event_prune(EventPrune(before=keep_from, up_to=self.connectors.fed_seq))
 
     def _take_published(self) -> list[int]:
         published, self._published = self._published, []

@@ -88,6 +88,19 @@ class Batch:
     floor: FloorBatch = field(default_factory=FloorBatch)
     samples: list[SampleRow] = field(default_factory=list)  # consumption history
     keep_samples_after: float | None = None
+    prune_events: EventPrune | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPrune:
+    """Delete, oldest first and at most `PRUNE_CHUNK` of them, events committed before `before` that were
+    published and are at or below `up_to` (what the connectors have taken)."""
+
+    before: float
+    up_to: int
+
+
+PRUNE_CHUNK = 5000  # rows per transaction: a busy plant logs ~50 events/s, pruned once a minute
 
 
 class Store:
@@ -130,6 +143,12 @@ class Store:
                 if batch.samples or batch.keep_samples_after is not None:
                     write_samples(cur, batch.samples, batch.keep_samples_after)
                 cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
+                if (prune := batch.prune_events) is not None:
+                    cur.execute(
+                        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? AND ts < ?"
+                        " AND published = 1 ORDER BY seq LIMIT ?)",
+                        (prune.up_to, prune.before, PRUNE_CHUNK),
+                    )
                 if batch.heartbeat is not None:
                     cur.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (str(batch.heartbeat),))
         except sqlite3.Error as exc:

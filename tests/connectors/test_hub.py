@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, An
         task = asyncio.create_task(connectors.run())
         connectors.feed(fed)
         async with asyncio.timeout(20):  # a failure here should fail the test, not hang it
-            while connectors._fed < store.last_event_seq():  # polled: the connectors signal nothing
+            while connectors.fed_seq < store.last_event_seq():  # polled: the connectors signal nothing
                 if task.done():
                     task.result()  # raises what stopped the connectors
                     raise AssertionError("the connectors stopped before the outbox caught up")
@@ -79,4 +80,16 @@ def test_new_outbox_starts_now_and_a_restart_feeds_what_was_committed_but_not_fe
     fresh = commit(store, 1, first=5)  # seq 7-8: fed as usual (with a repeat of seq 6)
     assert keys_after_running(config, store, [lost[-1], *fresh]) == ["p7:4", "p7:5", "p7:7"]  # alarms go to nobody
     assert keys_after_running(config, store, fresh) == ["p7:4", "p7:5", "p7:7"]
+    store.close()
+
+
+def test_without_consumers_the_event_log_waits_for_nothing(tmp_path: Path) -> None:
+    config = plant(tmp_path).model_copy(update={"suppliers": []})
+    store = Store(config.storage.path, {"B1": CTX})
+    connectors = Connectors(
+        config=config, loops=config.loops(), store=store, engine=Engine(specs=config.bin_specs(), started_at=0.0),
+        rejections={}, clock=lambda: 5000.0,
+    )
+    assert connectors.outbox is None
+    assert connectors.fed_seq == sys.maxsize  # pruning of the event log is held back by nothing
     store.close()

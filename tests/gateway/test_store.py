@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
 from connectors.webhook_payload import LoopInfo
 from gateway.card_store import IdempotentAnswer, SignalQuery
-from gateway.store import Batch, Store, StoreError
+from gateway.store import PRUNE_CHUNK, Batch, EventPrune, Store, StoreError
 from rules.cards import Card
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
@@ -123,4 +124,32 @@ def test_signal_queries_filter_and_page_by_cursor(tmp_path: Path) -> None:
     assert [s["id"] for s in page] == ["B2-3", "B1-3", "B2-2"]
     assert store.signals(SignalQuery(status="closed")) == []
     assert len(store.signals(SignalQuery(status="released"))) == 10
+    store.close()
+
+
+def test_old_events_leave_the_log_only_once_published_and_taken_by_the_connectors(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db", CTX)
+    releases = [SignalReleased("B1", f"B1-{i}", 1, float(i), 20, "scale") for i in range(1, 7)]
+    store.write(Batch(events=[(e, {}) for e in releases]))  # seqs 1..6 at ts 1..6
+    store.write(Batch(published=[1, 2, 3, 5, 6]))  # seq 4 never went out on MQTT
+
+    store.write(Batch(prune_events=EventPrune(before=6.0, up_to=5)))
+    # 1-3 and 5 go; 4 waits for MQTT, 6 is recent enough (and beyond what the connectors took).
+    assert [seq for seq, _ in store.events_after(0, 100)] == [4, 6]
+    assert store.unpublished_events() == [(4, "B1", "{}")]
+    store.close()
+
+
+def test_pruning_deletes_a_bounded_chunk_per_transaction(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db", CTX)
+    count = PRUNE_CHUNK + 10
+    store.write(Batch(events=[(SignalReleased("B1", f"B1-{i}", 1, 1.0, 20, "scale"), {}) for i in range(count)]))
+    store.write(Batch(published=list(range(1, count + 1))))
+    prune = EventPrune(before=2.0, up_to=sys.maxsize)
+    store.write(Batch(prune_events=prune))
+    assert len(store.events_after(0, count)) == 10
+    store.write(Batch(prune_events=prune))
+    assert store.events_after(0, count) == []
+    store.write(Batch(events=[(SignalReleased("B1", "B1-x", 1, 3.0, 20, "scale"), {})]))
+    assert [seq for seq, _ in store.events_after(0, 10)] == [count + 1]
     store.close()
