@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import typing
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from connectors.webhook_payload import LoopInfo
 from rules.events import Event, FloorEvent
 
 KEEPALIVE_S = 15.0  # below the idle timeout of common proxies
@@ -50,13 +52,24 @@ def overflow_frame(last_seq: int | None) -> bytes:
     return f"event: overflow\ndata: {json.dumps(data)}\n\n".encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Which events a client asked for; None: any."""
+
+    types: frozenset[str] | None = None
+    lines: frozenset[str] | None = None
+
+    def __call__(self, kind: str, line: str | None) -> bool:
+        return (self.types is None or kind in self.types) and (self.lines is None or line in self.lines)
+
+
 class _Client:
     """One connected client: its filter and the frames committed since it last took them."""
 
-    __slots__ = ("closed", "overflowed", "queue", "replaying", "types", "wake")
+    __slots__ = ("closed", "overflowed", "queue", "replaying", "wake", "wanted")
 
-    def __init__(self, types: frozenset[str] | None) -> None:
-        self.types = types
+    def __init__(self, wanted: Wanted) -> None:
+        self.wanted = wanted
         self.queue: list[tuple[int, bytes]] = []
         self.overflowed = False
         self.replaying = False  # an overflow now is made good from the log, not a disconnect
@@ -72,9 +85,10 @@ class EventStream:
     """Fan-out of committed events to live clients, with resume from the event log."""
 
     def __init__(
-        self, *, read_log: ReadLog, max_queued: int, keepalive_s: float = KEEPALIVE_S
+        self, *, read_log: ReadLog, loops: Mapping[str, LoopInfo], max_queued: int, keepalive_s: float = KEEPALIVE_S
     ) -> None:
         self._read_log = read_log
+        self._loops = loops
         self._max_queued = max_queued
         self._keepalive_s = keepalive_s
         self._clients: set[_Client] = set()
@@ -90,7 +104,7 @@ class EventStream:
         """Committed event bodies (with `seq`), in commit order. Never blocks."""
         if not self._clients:
             return
-        frames = [(body["seq"], body["type"], frame(body)) for body in bodies]
+        frames = [(body["seq"], body["type"], self._line(body), frame(body)) for body in bodies]
         for client in list(self._clients):
             if len(client.queue) >= self._max_queued:
                 # Memory stays bounded (one batch beyond the limit at most): the client is dropped and gets
@@ -99,8 +113,7 @@ class EventStream:
                 client.queue, client.overflowed = [], True
                 self.overflows += not client.replaying
             else:
-                client.queue.extend((seq, data) for seq, kind, data in frames
-                                    if client.types is None or kind in client.types)
+                client.queue.extend((seq, data) for seq, kind, line, data in frames if client.wanted(kind, line))
             client.wake.set()
 
     def close(self) -> None:
@@ -111,11 +124,18 @@ class EventStream:
             client.wake.set()
         self._clients.clear()
 
-    async def stream(self, *, after: int | None, types: frozenset[str] | None) -> AsyncIterator[bytes]:
+    def _line(self, body: dict[str, Any]) -> str | None:
+        """The line an event belongs to: its own `line`, else its loop's; None for PLC-wide events."""
+        line = body.get("line")
+        if line is None and (loop := self._loops.get(body.get("bin_id", ""))) is not None:
+            line = loop.line
+        return line
+
+    async def stream(self, *, after: int | None, wanted: Wanted) -> AsyncIterator[bytes]:
         """The SSE body for one client: events after `after` from the log (None: from now on), then live."""
         if self._closed:
             return
-        client = _Client(types)
+        client = _Client(wanted)
         self._clients.add(client)  # before the backlog is read, so nothing committed meanwhile is missed
         try:
             last = after
@@ -161,6 +181,6 @@ class EventStream:
             for seq, raw in rows:
                 body = json.loads(raw)
                 body["seq"] = last = seq
-                if client.types is None or body["type"] in client.types:
+                if client.wanted(body["type"], self._line(body)):
                     wanted.append(frame(body))
             yield b"".join(wanted), last

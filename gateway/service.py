@@ -130,7 +130,9 @@ class Service:
             rejections=self.rejections.counts, take_published=self._take_published,
             recorded=self._in_transit.difference_update, clock=clock,
         )
-        self.events = EventStream(read_log=self.store.events_after, max_queued=config.api.event_stream_max_queued)
+        self.events = EventStream(
+            read_log=self.store.events_after, loops=self.contexts, max_queued=config.api.event_stream_max_queued
+        )
         self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
 
     def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:

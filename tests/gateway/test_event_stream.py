@@ -12,11 +12,16 @@ from typing import Any
 
 import pytest
 
-from gateway.event_stream import KEEPALIVE, EventStream
+from connectors.webhook_payload import LoopInfo
+from gateway.event_stream import KEEPALIVE, EventStream, Wanted
 from gateway.store import Batch, Store
 from rules.events import Event, SensorRecovered, SensorStale
 
 Stream = AsyncIterator[bytes]
+LOOPS = {
+    "B1": LoopInfo(sku="A", quantity=100, supplier=None, line="L1", station="S1"),
+    "B2": LoopInfo(sku="A", quantity=100, supplier=None, line="L2", station="S2"),
+}
 Message = tuple[str | None, str, dict[str, Any]]
 
 
@@ -30,10 +35,10 @@ def parse(data: bytes) -> list[Message]:
     return messages
 
 
-def commit(store: Store, count: int, first: int = 0) -> list[dict[str, Any]]:
+def commit(store: Store, count: int, first: int = 0, bin_id: str = "B1") -> list[dict[str, Any]]:
     """Commit `count` events alternating sensor_stale / sensor_recovered; their bodies with `seq`."""
     events: list[Event] = [
-        SensorStale("B1", float(i), None) if i % 2 == 0 else SensorRecovered("B1", float(i))
+        SensorStale(bin_id, float(i), None) if i % 2 == 0 else SensorRecovered(bin_id, float(i))
         for i in range(first, first + count)
     ]
     batch = Batch(events=[(e, {"type": e.kind, "bin_id": e.bin_id, "ts": e.ts}) for e in events])
@@ -105,9 +110,9 @@ def run(tmp_path: Path, scenario: Callable[[Store], Coroutine[Any, Any, None]]) 
 
 def test_live_client_gets_events_committed_after_it_connected_as_sse_messages(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(read_log=store.events_after, max_queued=100)
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=100)
         stream.publish(commit(store, 2))  # before the client: not sent
-        body = stream.stream(after=None, types=None)
+        body = stream.stream(after=None, wanted=Wanted())
         first = await started(stream, body)
         bodies = commit(store, 3, first=2)
         stream.publish(bodies)
@@ -120,9 +125,9 @@ def test_live_client_gets_events_committed_after_it_connected_as_sse_messages(tm
 
 def test_type_filter_sends_only_the_listed_types(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(read_log=store.events_after, max_queued=100)
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=100)
         stream.publish(commit(store, 4))
-        body = stream.stream(after=0, types=frozenset({"sensor_recovered"}))
+        body = stream.stream(after=0, wanted=Wanted(types=frozenset({"sensor_recovered"})))
         first = await started(stream, body)
         stream.publish(commit(store, 2, first=4))
         messages = await read_until(body, first, 3)
@@ -133,11 +138,29 @@ def test_type_filter_sends_only_the_listed_types(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+def test_line_filter_goes_by_the_events_line_or_its_loops(tmp_path: Path) -> None:
+    async def scenario(store: Store) -> None:
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=100)
+        stream.publish(commit(store, 1, bin_id="B2"))
+        body = stream.stream(after=0, wanted=Wanted(lines=frozenset({"L2"})))
+        first = await started(stream, body)
+        stream.publish(commit(store, 1, first=1, bin_id="B1"))
+        stream.publish(commit(store, 1, first=2, bin_id="B2"))
+        stream.publish([{"type": "andon_changed", "line": "L2", "station": "S9", "seq": 10},
+                        {"type": "alarm_raised", "plc": "P1", "seq": 11}])  # a PLC belongs to no line
+        messages = await read_until(body, first, 3)
+        assert [(m[0], m[1]) for m in messages] == [
+            ("1", "sensor_stale"), ("3", "sensor_stale"), ("10", "andon_changed")
+        ]
+
+    run(tmp_path, scenario)
+
+
 def test_resume_sends_the_logged_events_after_the_id_then_live_ones(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(read_log=store.events_after, max_queued=100)
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=100)
         stream.publish(commit(store, 5))
-        body = stream.stream(after=2, types=None)
+        body = stream.stream(after=2, wanted=Wanted())
         first = await started(stream, body)
         stream.publish(commit(store, 2, first=5))
         messages = await read_until(body, first, 5)
@@ -158,10 +181,10 @@ def test_events_committed_while_the_backlog_is_read_come_once_and_in_order(tmp_p
             return rows
 
         log = Log(store, first_read)
-        stream = EventStream(read_log=log.read, max_queued=100)
+        stream = EventStream(loops=LOOPS, read_log=log.read, max_queued=100)
         publish = in_loop(asyncio.get_running_loop(), stream.publish)
         stream.publish(commit(store, 3))
-        body = stream.stream(after=0, types=None)
+        body = stream.stream(after=0, wanted=Wanted())
         first = await started(stream, body)
         messages = await read_until(body, first, 5)
         live = asyncio.create_task(anext(body))  # type: ignore[arg-type]
@@ -175,10 +198,10 @@ def test_events_committed_while_the_backlog_is_read_come_once_and_in_order(tmp_p
 
 def test_a_client_too_far_behind_gets_overflow_and_is_dropped(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(read_log=store.events_after, max_queued=3)
-        slow = stream.stream(after=None, types=None)
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=3)
+        slow = stream.stream(after=None, wanted=Wanted())
         first_slow = await started(stream, slow)
-        fast = stream.stream(after=None, types=None)
+        fast = stream.stream(after=None, wanted=Wanted())
         first_fast = await started(stream, fast, clients=2)
         stream.publish(commit(store, 2))
         assert [m[0] for m in await read_until(fast, first_fast, 2)] == ["1", "2"]
@@ -210,10 +233,10 @@ def test_overflow_while_the_backlog_is_read_is_made_good_from_the_log(tmp_path: 
             return store.events_after(after, limit)
 
         log = Log(store, first_read)
-        stream = EventStream(read_log=log.read, max_queued=3)
+        stream = EventStream(loops=LOOPS, read_log=log.read, max_queued=3)
         publish = in_loop(asyncio.get_running_loop(), stream.publish)
         stream.publish(commit(store, 2))
-        body = stream.stream(after=0, types=None)
+        body = stream.stream(after=0, wanted=Wanted())
         first = await started(stream, body)
         messages = await read_until(body, first, 7)
         live = asyncio.create_task(anext(body))  # type: ignore[arg-type]
@@ -228,8 +251,8 @@ def test_overflow_while_the_backlog_is_read_is_made_good_from_the_log(tmp_path: 
 
 def test_an_idle_stream_sends_keepalive_comments(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(read_log=store.events_after, max_queued=3, keepalive_s=0.01)
-        body = stream.stream(after=None, types=None)
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=3, keepalive_s=0.01)
+        body = stream.stream(after=None, wanted=Wanted())
         assert await asyncio.wait_for(anext(body), 5) == KEEPALIVE  # type: ignore[arg-type]
 
     run(tmp_path, scenario)
@@ -237,20 +260,20 @@ def test_an_idle_stream_sends_keepalive_comments(tmp_path: Path) -> None:
 
 def test_close_ends_open_and_later_streams_and_disconnects_unregister(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(read_log=store.events_after, max_queued=3)
-        gone = stream.stream(after=None, types=None)
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=3)
+        gone = stream.stream(after=None, wanted=Wanted())
         first_gone = await started(stream, gone)
         first_gone.cancel()  # the client disconnected: the server cancels its response
         with pytest.raises(asyncio.CancelledError):
             await first_gone
         assert stream.clients == 0
-        body = stream.stream(after=None, types=None)
+        body = stream.stream(after=None, wanted=Wanted())
         first = await started(stream, body)
         stream.close()
         with pytest.raises(StopAsyncIteration):
             await asyncio.wait_for(first, 5)
         assert stream.clients == 0
         with pytest.raises(StopAsyncIteration):
-            await anext(stream.stream(after=0, types=None))  # type: ignore[arg-type]
+            await anext(stream.stream(after=0, wanted=Wanted()))  # type: ignore[arg-type]
 
     run(tmp_path, scenario)

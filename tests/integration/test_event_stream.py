@@ -43,8 +43,8 @@ class EventClient:
         fields: dict[str, str] = {}
         try:
             with self._http.stream("GET", path, headers={"Accept": "text/event-stream", **headers}) as answer:
-                self.status = answer.status_code
                 self._socket = answer.extensions["network_stream"].get_extra_info("socket")
+                self.status = answer.status_code  # connected: `close` can disconnect it from here on
                 for line in answer.iter_lines():
                     if line.startswith(":"):
                         continue
@@ -86,7 +86,8 @@ def connect(gw: Gateway, query: str = "", headers: dict[str, str] | None = None)
     """A connected client, returned once the service counts it."""
     before = clients(gw)
     client = EventClient(gw, query, headers)
-    wait_for(lambda: clients(gw) > before or client.ended.is_set(), what="the stream client to be connected")
+    wait_for(lambda: (client.status is not None and clients(gw) > before) or client.ended.is_set(),
+             what="the stream client to be connected")
     assert client.status == 200
     return client
 
@@ -154,21 +155,26 @@ def test_resume_with_last_event_id_gets_exactly_the_missed_events_then_live_ones
 def test_type_filter_sends_only_the_listed_types(broker: Broker, gateway: Gateway) -> None:
     everything = connect(gateway)
     received_only = connect(gateway, "?type=signal_received, sensor_stale")
+    on_line = connect(gateway, "?type=signal_received&line=L1")  # B1's line, by its loop
     cycle(broker, gateway, times=3)
     received(everything, "signal_released", count=3)
     received(received_only, "signal_received", count=2)
+    received(on_line, "signal_received", count=2)
     assert [m[1] for m in received_only.messages] == ["signal_received", "signal_received"]
     assert [m for m in everything.messages if m[1] == "signal_received"] == received_only.messages
-    everything.close()
-    received_only.close()
+    assert on_line.messages == received_only.messages
+    for client in (everything, received_only, on_line):
+        client.close()
 
 
-def test_unknown_event_type_answers_422_naming_it(gateway: Gateway) -> None:
+def test_unknown_event_type_or_line_answers_422_naming_it(gateway: Gateway) -> None:
     answer = gateway.get("/api/v1/events?type=signal_released,signal_closed")
     assert answer.status_code == 422
     error = answer.json()["error"]
     assert error["code"] == "invalid_request"
     assert error["message"].startswith("type: unknown event type signal_closed; known: alarm_acknowledged")
+    answer = gateway.get("/api/v1/events?line=L9")
+    assert (answer.status_code, answer.json()["error"]["message"]) == (422, "line: unknown line L9; known: L1")
 
 
 SMALL_QUEUE_PLANT = PLANT.replace(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
@@ -10,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import InvalidRequestError
 from gateway.api.models import ErrorOut
-from gateway.event_stream import EVENT_TYPES
+from gateway.event_stream import EVENT_TYPES, Wanted
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -22,23 +23,28 @@ _STREAM = {"description": "`text/event-stream`: `id: <seq>`, `event: <type>`, `d
 async def stream_events(
     service: ServiceDep,
     types: Annotated[str | None, Query(alias="type", description="comma-separated event types to send")] = None,
+    lines: Annotated[str | None, Query(alias="line", description="comma-separated lines to send events of")] = None,
     after: Annotated[int | None, Query(ge=0, description="send the logged events after this seq first")] = None,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> StreamingResponse:
     """Every committed event once its commit is done; with `Last-Event-ID` (or `after`) first those missed."""
     start = last_event_id if last_event_id is not None else after
+    known_lines = {b.line for b in service.config.bins} | {s.line for s in service.config.stations} if lines else ()
+    wanted = Wanted(types=_known("type", "event type", types, EVENT_TYPES),
+                    lines=_known("line", "line", lines, known_lines))
     return StreamingResponse(
-        service.events.stream(after=start, types=_types(types)), media_type="text/event-stream",
+        service.events.stream(after=start, wanted=wanted), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _types(listed: str | None) -> frozenset[str] | None:
+def _known(param: str, what: str, listed: str | None, known: Collection[str]) -> frozenset[str] | None:
+    """The names of a comma list, all of them known; None when not given."""
     if listed is None:
         return None
-    types = frozenset(t.strip() for t in listed.split(",") if t.strip())
-    if unknown := types - EVENT_TYPES:
+    names = frozenset(n.strip() for n in listed.split(",") if n.strip())
+    if unknown := names - set(known):
         raise InvalidRequestError(
-            f"type: unknown event type {', '.join(sorted(unknown))}; known: {', '.join(sorted(EVENT_TYPES))}"
+            f"{param}: unknown {what} {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
         )
-    return types or None
+    return names or None
