@@ -52,6 +52,18 @@ def overflow_frame(last_seq: int | None) -> bytes:
     return f"event: overflow\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def gap_frame(after: int, next_seq: int) -> bytes:
+    """Tells a resuming client that events between two ids are no longer in the event log: they were older
+    than `storage.event_log_days` (seqs are contiguous, so a hole in the log is a pruned stretch)."""
+    data = {
+        "message": f"events {after + 1} to {next_seq - 1} are no longer in the event log "
+                   f"(older than storage.event_log_days); the stream goes on from {next_seq}",
+        "first_missing": after + 1,
+        "last_missing": next_seq - 1,
+    }
+    return f"event: gap\ndata: {json.dumps(data)}\n\n".encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Wanted:
     """Which events a client asked for; None: any."""
@@ -179,6 +191,8 @@ class EventStream:
                 continue
             wanted = []
             for seq, raw in rows:
+                if seq > last + 1:
+                    wanted.append(gap_frame(last, seq))
                 body = json.loads(raw)
                 body["seq"] = last = seq
                 if client.wanted(body["type"], self._line(body)):

@@ -14,7 +14,7 @@ import pytest
 
 from connectors.webhook_payload import LoopInfo
 from gateway.event_stream import KEEPALIVE, EventStream, Wanted
-from gateway.store import Batch, Store
+from gateway.store import Batch, EventPrune, Store
 from rules.events import Event, SensorRecovered, SensorStale
 
 Stream = AsyncIterator[bytes]
@@ -166,6 +166,22 @@ def test_resume_sends_the_logged_events_after_the_id_then_live_ones(tmp_path: Pa
         messages = await read_until(body, first, 5)
         assert [m[0] for m in messages] == ["3", "4", "5", "6", "7"]
         assert messages[0][2] == {"type": "sensor_stale", "bin_id": "B1", "ts": 2.0, "seq": 3}
+
+    run(tmp_path, scenario)
+
+
+def test_resume_across_pruned_events_says_which_are_gone(tmp_path: Path) -> None:
+    async def scenario(store: Store) -> None:
+        stream = EventStream(loops=LOOPS, read_log=store.events_after, max_queued=100)
+        commit(store, 6)  # seqs 1-6 at ts 0-5
+        store.write(Batch(published=[1, 2, 3, 5, 6]))
+        store.write(Batch(prune_events=EventPrune(before=4.5, up_to=6)))  # 1-3 and 5 go, 4 was never published
+        body = stream.stream(after=1, wanted=Wanted())
+        messages = await read_until(body, await started(stream, body), 4)
+        assert [(m[0], m[1]) for m in messages] == [(None, "gap"), ("4", "sensor_recovered"), (None, "gap"),
+                                                    ("6", "sensor_recovered")]
+        assert (messages[0][2]["first_missing"], messages[0][2]["last_missing"]) == (2, 3)
+        assert (messages[2][2]["first_missing"], messages[2][2]["last_missing"]) == (5, 5)
 
     run(tmp_path, scenario)
 
