@@ -20,6 +20,7 @@ Starts its own mosquitto on a free port in a temp dir, writes a plant file with 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,22 +204,34 @@ class Load:
     rfid_reads: int = 0  # reads at full speed, each changing a card; 0: no RFID phase
     influx_url: str | None = None  # history written to this InfluxDB 1.x while driven
     qos0: bool = False  # after the QoS 1 readings, the same number again at QoS 0
+    backlog: int = 0  # then readings published while the service is down, worked off after its restart
 
 
 def service_run(directory: Path, api_port: int, load: Load) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
     plant = write_plant(directory, load.loops, load.port, api_port, rfid_tags=load.rfid_tags,
                         influx_url=load.influx_url)
+    api = f"http://127.0.0.1:{api_port}"
+    with _service(directory, plant) as (proc, t0, log):
+        result = _drive_service(proc, t0, api, load, log)
+    if load.backlog:
+        result["backlog"] = _restart_with_backlog(directory, plant, api, load)
+    return result
+
+
+@contextlib.contextmanager
+def _service(directory: Path, plant: Path) -> Iterator[tuple[subprocess.Popen[bytes], float, Path]]:
+    """`kanban-edge run` as its own process, as a user starts it; stopped with SIGTERM on leaving."""
     log = directory / "service.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with log.open("wb") as log_file:
+    with log.open("ab") as log_file:
         t0 = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(plant)],
             cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )
         try:
-            return _drive_service(proc, t0, f"http://127.0.0.1:{api_port}", load, log)
+            yield proc, t0, log
         finally:
             proc.terminate()
             try:
@@ -227,9 +241,7 @@ def service_run(directory: Path, api_port: int, load: Load) -> dict[str, Any]:
                 proc.wait()
 
 
-def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Load, log: Path) -> dict[str, Any]:
-    http = httpx.Client(base_url=api, timeout=5)
-
+def _wait_healthy(proc: subprocess.Popen[bytes], http: httpx.Client, log: Path) -> None:
     def healthy() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"service exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -239,6 +251,28 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
             return False
 
     wait_until(healthy, 120, "the service to report healthy", interval_s=0.01)
+
+
+def _restart_with_backlog(directory: Path, plant: Path, api: str, load: Load) -> dict[str, Any]:
+    """The service is stopped; `load.backlog` readings are published at QoS 1 meanwhile, which the broker
+    queues for the service's persistent session; then the service starts again and works them off."""
+    finish(publish(load.kind, load.port, load.loops, load.backlog), 120)
+    with _service(directory, plant) as (proc, t0, log):
+        http = httpx.Client(base_url=api, timeout=5)
+        _wait_healthy(proc, http, log)
+        startup = time.monotonic() - t0
+        count = _count_processed(proc, http, load.backlog, start=0)
+    # No rate: the service works on the backlog before /healthz answers, and counting starts after it does.
+    return {
+        "readings": load.backlog, "startup_s": round(startup, 3),
+        "caught_up_s": round(count["last_monotonic"] - t0, 3),
+        "processed": count["processed"], "loss": count["loss"],
+    }
+
+
+def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Load, log: Path) -> dict[str, Any]:
+    http = httpx.Client(base_url=api, timeout=5)
+    _wait_healthy(proc, http, log)
     result: dict[str, Any] = {"loops": load.loops, "startup_s": round(time.monotonic() - t0, 3),
                               "rss_idle_mb": peak_rss_mb(proc.pid)}
     if load.messages:
@@ -257,10 +291,18 @@ def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Loa
 
 def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load, *, qos: int) -> dict[str, Any]:
     """Readings at `qos` as fast as the publisher goes; counted by the service's own counters."""
-    count = load.messages
     start = http.get("/api/v1/counters").json()["processed_since_start"]
-    pubs = publish(load.kind, load.port, load.loops, count, qos=qos)
-    # From the last poll before the counter moved to the last poll that saw it move.
+    pubs = publish(load.kind, load.port, load.loops, load.messages, qos=qos)
+    result = _count_processed(proc, http, load.messages, start=start)
+    finish(pubs, 60)
+    del result["last_monotonic"]
+    return result
+
+
+def _count_processed(proc: subprocess.Popen[bytes], http: httpx.Client, count: int, *, start: int) -> dict[str, Any]:
+    """Poll the service's counter until it has processed `count` readings more than `start` (or stops moving
+    for STALL_S: the rest is loss); the rate and CPU from the last poll before it moved to the last that saw
+    it move."""
     before_at, before_cpu = time.time(), cpu_s(proc.pid)
     processed, first_at, first_cpu, last_at, last_cpu = 0, 0.0, 0.0, 0.0, 0.0
     last_seen = time.monotonic()
@@ -275,7 +317,6 @@ def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load, *
         elif time.monotonic() - last_seen > STALL_S:
             break
         before_at, before_cpu = at, cpu
-    finish(pubs, 60)
     measured = processed if first_at else 0
     return {
         "processed": processed,
@@ -284,6 +325,7 @@ def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load, *
         "readings_per_s": round(measured / (last_at - first_at)) if measured else 0,
         "cpu_cores_full_speed": round((last_cpu - first_cpu) / (last_at - first_at), 2) if measured else None,
         "cpu_us_per_reading": round((last_cpu - first_cpu) / measured * 1e6, 1) if measured else None,
+        "last_monotonic": last_seen,
     }
 
 
@@ -390,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=1000, help="latency probes (one signal each)")
     parser.add_argument("--rfid-tags", type=int, default=1000, help="cards read by RFID, on the last bins")
     parser.add_argument("--rfid-reads", type=int, default=50_000, help="RFID reads, each changing a card")
+    parser.add_argument("--backlog", type=int, default=200_000,
+                        help="readings queued by the broker while the service is down, then worked off; 0: skip")
     parser.add_argument("--publisher", choices=["raw", "mosquitto_pub"], default="raw")
     parser.add_argument("--no-influx", action="store_true", help="skip the run with InfluxDB history on")
     parser.add_argument("--smoke", action="store_true", help="small and short: a few seconds per phase")
@@ -398,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.loops, args.messages, args.big_loops = 50, 2000, 200
         args.rate, args.seconds, args.probes = 1000, 2, 20
-        args.rfid_tags, args.rfid_reads = 10, 200
+        args.rfid_tags, args.rfid_reads, args.backlog = 10, 200, 2000
 
     with tempfile.TemporaryDirectory(prefix="kanban-bench-") as tmp:
         directory = Path(tmp)
@@ -410,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             svc = service_run(directory / "main", free_port(), Load(
                 kind=args.publisher, port=mqtt_port, loops=args.loops, messages=args.messages,
                 rate=args.rate, seconds=args.seconds, probes=args.probes,
-                rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads, qos0=True,
+                rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads, qos0=True, backlog=args.backlog,
             ))
             influx = None if args.no_influx else start_influx(directory / "influxd")
             with_influx = None
@@ -446,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"written to {args.json}")
     latency = svc["latency"] or {}
     lost = (svc["loss"] or svc["qos0"]["loss"] or latency.get("missing") or latency.get("sse", {}).get("missing")
-            or svc.get("rfid", {}).get("lost") or (with_influx or {}).get("loss"))
+            or svc.get("rfid", {}).get("lost") or svc.get("backlog", {}).get("loss") or (with_influx or {}).get("loss"))
     return 1 if lost else 0
 
 
@@ -486,6 +530,12 @@ def print_table(result: dict[str, Any]) -> None:
               f"{influx['influx']['lines_written']:,} lines written, {influx['influx']['lines_rejected']:,} refused, "
               f"drained {influx['influx']['drain_s']} s after the readings")]
             if (influx := result.get("influx")) else []
+        ),
+        *(
+            [(f"restart with {backlog['readings']:,} readings queued in the broker",
+              f"start-up {backlog['startup_s']:.2f} s, all processed {backlog['caught_up_s']:.2f} s after the process"
+              f" started, {backlog['loss']:,} lost")]
+            if (backlog := svc.get("backlog")) else []
         ),
         ("start-up (process → /healthz 200)", f"{svc['startup_s']:.2f} s"),
         ("RSS after start-up / peak (VmHWM)", f"{svc['rss_idle_mb']} / {svc['rss_peak_mb']} MB"),

@@ -48,6 +48,8 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert (sse["samples"], sse["missing"]) == (20, 0)
     assert 0 < sse["p50_ms"] <= sse["p99_ms"] <= sse["max_ms"]
     assert svc["rfid"]["events_published"] == 200
+    assert (svc["backlog"]["processed"], svc["backlog"]["loss"]) == (2000, 0)  # queued while it was down
+    assert svc["backlog"]["caught_up_s"] >= svc["backlog"]["startup_s"] > 0
     assert svc["rfid"]["lost"] == 0
     influx = result["influx"]  # influxd is installed by make test
     assert (influx["processed"], influx["loss"]) == (2000, 0)
@@ -58,4 +60,5 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert result["big"]["rss_peak_mb"] > 0
     assert "service throughput (QoS 0)" in proc.stdout
     assert "latency publish → signal" in proc.stdout
+    assert "restart with 2,000 readings queued" in proc.stdout
     assert "latency publish → signal on /api/v1/events" in proc.stdout
