@@ -86,7 +86,10 @@ def test_influxd_outage_loses_no_point_and_keeps_original_timestamps(
     after = readings(start + 10, [50, 45, 40])
 
     publish(broker, gw_v1, before)
-    wait_for(lambda: all_written(gw_v1) and influx_stats(gw_v1)["reachable"], what="the first points written")
+    # The stations' first Andon colours are written too (a second after start-up): influxd is stopped only
+    # once they are in, so its shutdown does not race their write.
+    wait_for(lambda: all_written(gw_v1) and influx_stats(gw_v1)["reachable"]
+             and len(influxd.query("SELECT * FROM andon")) == 2, what="the first points written")
     influxd.stop()
     queued_at_stop = influx_stats(gw_v1)["lines_queued"]
     publish(broker, gw_v1, during)
