@@ -10,9 +10,13 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.config import ConfigError, PlantConfig, load_config
+from gateway.parse_ahead import ParseAhead
+
+if TYPE_CHECKING:
+    from gateway.config import PlantConfig
+    from gateway.yaml_source import Located
 
 EXIT_CONFIG = 1
 EXIT_RUNTIME = 2
@@ -50,10 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path) -> PlantConfig | None:
+def _load(path: Path, parsed: Located | None = None) -> PlantConfig | None:
+    # Imported here so that `run` can start parsing the plant file before the service's modules load.
+    from gateway.config import ConfigError, load_config
+
     gc.disable()  # a big plant file allocates hundreds of thousands of objects and frees none of them
     try:
-        return load_config(path)
+        return load_config(path, parsed=parsed)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
@@ -76,9 +83,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    ahead = ParseAhead(args.config)  # overlaps the imports below
     from gateway.service import Service
 
-    config = _load(args.config)
+    config = _load(args.config, ahead.result())
     if config is None:
         return EXIT_CONFIG
 

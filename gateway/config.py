@@ -35,7 +35,7 @@ from gateway.floor_config import (
     point_refs,
 )
 from gateway.rfid_config import RfidConfig, rfid_problems
-from gateway.yaml_source import Path_, load_yaml
+from gateway.yaml_source import Located, Path_, load_yaml
 from rules.scale_bin import BinSpec
 
 
@@ -310,14 +310,19 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(issue) for issue in issues))
 
 
-def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> PlantConfig:
-    """Read and validate a plant file, or raise `ConfigError` with every problem in it."""
+def load_config(
+    path: Path | str, env: Mapping[str, str] | None = None, *, parsed: Located | None = None
+) -> PlantConfig:
+    """Read and validate a plant file, or raise `ConfigError` with every problem in it. `parsed`: the file as
+    already parsed elsewhere (`gateway.parse_ahead`), with the same environment."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
-    located = load_yaml(text, os.environ if env is None else env)
+    if parsed is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
+        parsed = load_yaml(text, os.environ if env is None else env)
+    located = parsed
     problems: list[tuple[Path_, str]] = [(i.path, i.reason) for i in located.issues]
     lines = {i.path: i.line for i in located.issues}
     config: PlantConfig | None = None

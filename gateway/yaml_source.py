@@ -57,7 +57,12 @@ def load_yaml(text: str, env: Mapping[str, str]) -> Located:
         data = _PlainBuilder(env).build(text)
     except (_NotPlainError, yaml.YAMLError):
         return _compose(text, env)
-    return Located(data=data, find_lines=lambda: _compose(text, env).lines)
+    return Located(data=data, find_lines=lambda: compose_lines(text, env))
+
+
+def compose_lines(text: str, env: Mapping[str, str]) -> dict[Path_, int]:
+    """The line of every mapping key and list item of a plain file, found by composing its node tree."""
+    return _compose(text, env).lines
 
 
 def _compose(text: str, env: Mapping[str, str]) -> Located:

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Generator
 
 import uvicorn
+import uvicorn.protocols.http.h11_impl  # loaded with the other modules, not when the API starts
 from fastapi import FastAPI
 
 
@@ -24,7 +25,9 @@ class ApiServer:
     """Serves the FastAPI app on the configured address until cancelled."""
 
     def __init__(self, app: FastAPI, *, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", http="h11", ws="none"
+        )
         self._server = _Server(config)
         self.host, self.port = host, port
 
