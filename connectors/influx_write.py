@@ -109,7 +109,8 @@ class InfluxWriter:
                     log.warning("InfluxDB writes recovered")
                 failures, self.reachable = 0, True
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._config.flush_interval_s)
+                    async with asyncio.timeout(self._config.flush_interval_s):
+                        await self._wake.wait()
 
     async def _flush(self, client: httpx.AsyncClient) -> None:
         """Send everything pending, oldest first, in batches of at most `batch_lines`."""

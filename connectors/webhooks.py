@@ -131,5 +131,8 @@ class SupplierWebhook:
 
     async def _idle(self, seconds: float) -> None:
         """Wait for the next item to fall due, or less when new or retried items come."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that comes as the
+        # wake-up does, and this loop would then run on after its task group was told to stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()

@@ -18,7 +18,8 @@ async def connect_publisher(host: str, port: int, client_id: str, *, max_delay_s
     while True:
         client = gmqtt.Client(client_id)
         try:
-            await asyncio.wait_for(client.connect(host, port, version=MQTTv311), timeout=10)
+            async with asyncio.timeout(10):
+                await client.connect(host, port, version=MQTTv311)
         except (OSError, TimeoutError, gmqtt.mqtt.handler.MQTTConnectError) as exc:
             delay = min(max_delay_s, random.uniform(0.5, 1.5 ** min(10, attempt + 1)))
             log.warning("publisher cannot reach %s:%s (%s); retrying in %.1f s", host, port, exc, delay)

@@ -48,14 +48,16 @@ class TcpLink:
     @classmethod
     async def open(cls, host: str, port: int, timeout_s: float) -> TcpLink:
         """Connect, or raise `OSError` / `TimeoutError`."""
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(host, port)
         return cls(reader, writer, timeout_s)
 
     async def exchange(self, command: bytes) -> bytes:
         """Send a command and return the reply line."""
         self._writer.write(command)
         await self._writer.drain()
-        line = await asyncio.wait_for(self._reader.readline(), self._timeout_s)
+        async with asyncio.timeout(self._timeout_s):
+            line = await self._reader.readline()
         if not line.endswith(b"\n"):
             raise ConnectionResetError("the scale closed the connection")
         return line

@@ -180,10 +180,8 @@ class MqttLink:
     async def _connect(self, client: _AckingClient) -> None:
         s = self._settings
         version = MQTTv311 if s.protocol == "3.1.1" else MQTTv50
-        await asyncio.wait_for(
-            client.connect(s.host, s.port, ssl=self._ssl_context(), keepalive=s.keepalive_s, version=version),
-            timeout=max(10.0, s.keepalive_s),
-        )
+        async with asyncio.timeout(max(10.0, s.keepalive_s)):
+            await client.connect(s.host, s.port, ssl=self._ssl_context(), keepalive=s.keepalive_s, version=version)
 
     def _ssl_context(self) -> ssl.SSLContext | bool:
         s = self._settings
