@@ -64,6 +64,17 @@ def gap_frame(after: int, next_seq: int) -> bytes:
     return f"event: gap\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def reset_frame(after: int, newest: int) -> bytes:
+    """Tells a resuming client that its id is beyond the end of the event log (a new state database): ids
+    start again, and what it missed can only be read from the API's current state."""
+    data = {
+        "message": f"the event log ends at {newest}, before the id {after} this client resumes from: the state "
+                   f"database was replaced; the stream goes on with the events after {newest}",
+        "last_event_id": newest,
+    }
+    return f"event: reset\ndata: {json.dumps(data)}\n\n".encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Wanted:
     """Which events a client asked for; None: any."""
@@ -97,9 +108,11 @@ class EventStream:
     """Fan-out of committed events to live clients, with resume from the event log."""
 
     def __init__(
-        self, *, read_log: ReadLog, loops: Mapping[str, LoopInfo], max_queued: int, keepalive_s: float = KEEPALIVE_S
+        self, *, read_log: ReadLog, newest: Callable[[], int], loops: Mapping[str, LoopInfo], max_queued: int,
+        keepalive_s: float = KEEPALIVE_S,
     ) -> None:
         self._read_log = read_log
+        self._newest = newest  # the seq of the newest logged event, 0 for none
         self._loops = loops
         self._max_queued = max_queued
         self._keepalive_s = keepalive_s
@@ -151,6 +164,10 @@ class EventStream:
         self._clients.add(client)  # before the backlog is read, so nothing committed meanwhile is missed
         try:
             last = after
+            if after is not None and after > (newest := await asyncio.to_thread(self._newest)):
+                # An id this log never reached: the state database was replaced. Say so, and go on from now.
+                yield reset_frame(after, newest)
+                last = after = newest
             if after is not None:
                 client.replaying = True
                 async for data, read_up_to in self._backlog(client, after):

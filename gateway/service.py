@@ -131,7 +131,8 @@ class Service:
             recorded=self._in_transit.difference_update, clock=clock,
         )
         self.events = EventStream(
-            read_log=self.store.events_after, loops=self.contexts, max_queued=config.api.event_stream_max_queued
+            read_log=self.store.events_after, newest=self.store.last_event_seq, loops=self.contexts,
+            max_queued=config.api.event_stream_max_queued,
         )
         self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
 

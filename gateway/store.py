@@ -225,8 +225,9 @@ class Store:
         return [(r["seq"], r["bin_id"], r["body"]) for r in rows]
 
     def last_event_seq(self) -> int:
-        """The seq of the newest committed event, 0 when there is none."""
-        return int(self._query("SELECT coalesce(max(seq), 0) AS seq FROM events")[0]["seq"])
+        """The seq of the newest event ever committed (kept in the log or already pruned), 0 when there is none."""
+        rows = self._query("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        return int(rows[0]["seq"]) if rows else 0
 
     def events_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
         """Committed events after `seq`, oldest first: (seq, body)."""

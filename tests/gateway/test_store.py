@@ -150,6 +150,7 @@ def test_pruning_deletes_a_bounded_chunk_per_transaction(tmp_path: Path) -> None
     assert len(store.events_after(0, count)) == 10
     store.write(Batch(prune_events=prune))
     assert store.events_after(0, count) == []
+    assert store.last_event_seq() == count  # the newest seq ever given, though the log is empty
     store.write(Batch(events=[(SignalReleased("B1", "B1-x", 1, 3.0, 20, "scale"), {})]))
     assert [seq for seq, _ in store.events_after(0, 10)] == [count + 1]
     store.close()
