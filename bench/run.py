@@ -261,11 +261,11 @@ def _restart_with_backlog(directory: Path, plant: Path, api: str, load: Load) ->
         http = httpx.Client(base_url=api, timeout=5)
         _wait_healthy(proc, http, log)
         startup = time.monotonic() - t0
-        count = _count_processed(proc, http, load.backlog, start=0)
+        count, caught_up_at = _count_processed(proc, http, load.backlog, start=0)
     # No rate: the service works on the backlog before /healthz answers, and counting starts after it does.
     return {
         "readings": load.backlog, "startup_s": round(startup, 3),
-        "caught_up_s": round(count["last_monotonic"] - t0, 3),
+        "caught_up_s": round(caught_up_at - t0, 3),
         "processed": count["processed"], "loss": count["loss"],
     }
 
@@ -293,16 +293,17 @@ def _full_speed(proc: subprocess.Popen[bytes], http: httpx.Client, load: Load, *
     """Readings at `qos` as fast as the publisher goes; counted by the service's own counters."""
     start = http.get("/api/v1/counters").json()["processed_since_start"]
     pubs = publish(load.kind, load.port, load.loops, load.messages, qos=qos)
-    result = _count_processed(proc, http, load.messages, start=start)
+    result, _ = _count_processed(proc, http, load.messages, start=start)
     finish(pubs, 60)
-    del result["last_monotonic"]
     return result
 
 
-def _count_processed(proc: subprocess.Popen[bytes], http: httpx.Client, count: int, *, start: int) -> dict[str, Any]:
+def _count_processed(
+    proc: subprocess.Popen[bytes], http: httpx.Client, count: int, *, start: int
+) -> tuple[dict[str, Any], float]:
     """Poll the service's counter until it has processed `count` readings more than `start` (or stops moving
     for STALL_S: the rest is loss); the rate and CPU from the last poll before it moved to the last that saw
-    it move."""
+    it move, and the monotonic time of that last move."""
     before_at, before_cpu = time.time(), cpu_s(proc.pid)
     processed, first_at, first_cpu, last_at, last_cpu = 0, 0.0, 0.0, 0.0, 0.0
     last_seen = time.monotonic()
@@ -325,8 +326,7 @@ def _count_processed(proc: subprocess.Popen[bytes], http: httpx.Client, count: i
         "readings_per_s": round(measured / (last_at - first_at)) if measured else 0,
         "cpu_cores_full_speed": round((last_cpu - first_cpu) / (last_at - first_at), 2) if measured else None,
         "cpu_us_per_reading": round((last_cpu - first_cpu) / measured * 1e6, 1) if measured else None,
-        "last_monotonic": last_seen,
-    }
+    }, last_seen
 
 
 def _influx_drained(http: httpx.Client) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def overflow_frame(last_seq: int | None) -> bytes:
                    f"Last-Event-ID{resume} to get them from the event log",
         "last_event_id": last_seq,
     }
-    return f"event: overflow\ndata: {json.dumps(data)}\n\n".encode()
+    return _notice("overflow", data)
 
 
 def gap_frame(after: int, next_seq: int) -> bytes:
@@ -61,7 +61,7 @@ def gap_frame(after: int, next_seq: int) -> bytes:
         "first_missing": after + 1,
         "last_missing": next_seq - 1,
     }
-    return f"event: gap\ndata: {json.dumps(data)}\n\n".encode()
+    return _notice("gap", data)
 
 
 def reset_frame(after: int, newest: int) -> bytes:
@@ -72,7 +72,13 @@ def reset_frame(after: int, newest: int) -> bytes:
                    f"database was replaced; the stream goes on with the events after {newest}",
         "last_event_id": newest,
     }
-    return f"event: reset\ndata: {json.dumps(data)}\n\n".encode()
+    return _notice("reset", data)
+
+
+def _notice(kind: str, data: dict[str, Any]) -> bytes:
+    """A message about the stream itself rather than a committed event: no id, so a client's Last-Event-ID
+    stays that of the last event it got."""
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 @dataclass(frozen=True, slots=True)

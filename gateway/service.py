@@ -30,13 +30,13 @@ from gateway.scale_ingest import ScaleIngest
 from gateway.shop_floor import ShopFloor
 from gateway.snapshots import Snapshots
 from gateway.store import Batch, EventPrune, Store
+from rules.analytics import DAY_S
 from rules.engine import Engine
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 PRUNE_EVERY_S = 60.0  # how often old events leave the log (storage.event_log_days)
-DAY_S = 86400.0
 ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-loop iteration
 
 
