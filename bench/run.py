@@ -11,7 +11,8 @@ Starts its own mosquitto on a free port in a temp dir, writes a plant file with 
 3. latency: with readings at a fixed 10,000/s on the other bins, bench/latency_probe.py sends one reading
    below the reorder point to each of the first bins and times publish → `signal_released` on the signal
    topic and on the API's live event stream (p50, p99, max of each); CPU of the service at that rate;
-4. peak RSS (VmHWM) of the service and its start-up time (process start → /healthz 200);
+4. the service's start-up time (process start → /healthz 200), its RSS once start-up work is done (the first
+   Andon colours of every station: `settle_s`) and its peak RSS (VmHWM) at the end;
 5. with InfluxDB installed (--no-influx skips it): the throughput run again with history written to a real
    influxd (levels by exception, events, batched), waiting until every queued line is written;
 6. the same start-up, memory and fixed-rate CPU with L loops (default 50,000).
@@ -37,6 +38,7 @@ from typing import Any
 import httpx
 
 from bench.influxd import influxd_binary, spawn_influxd
+from gateway.andon_board import MAX_CHANGES
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "bench"
@@ -182,11 +184,22 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory figure of /proc/<pid>/status in MB: VmRSS now, or VmHWM, the peak so far."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    return rss_mb(pid, "VmHWM")
+
+
+def settle_s(loops: int) -> float:
+    """How long start-up work goes on after /healthz answers: the first Andon colours of every station (one per
+    bin in the bench plant), `MAX_CHANGES` a tick, and a tick to spare."""
+    return 2.0 + loops / MAX_CHANGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +286,9 @@ def _restart_with_backlog(directory: Path, plant: Path, api: str, load: Load) ->
 def _drive_service(proc: subprocess.Popen[bytes], t0: float, api: str, load: Load, log: Path) -> dict[str, Any]:
     http = httpx.Client(base_url=api, timeout=5)
     _wait_healthy(proc, http, log)
-    result: dict[str, Any] = {"loops": load.loops, "startup_s": round(time.monotonic() - t0, 3),
-                              "rss_idle_mb": peak_rss_mb(proc.pid)}
+    result: dict[str, Any] = {"loops": load.loops, "startup_s": round(time.monotonic() - t0, 3)}
+    time.sleep(settle_s(load.loops))
+    result["rss_idle_mb"] = rss_mb(proc.pid)
     if load.messages:
         result |= _full_speed(proc, http, load, qos=1)
         if load.qos0:  # scales that publish at QoS 0: no acknowledgements either side, the broker's cheaper path

@@ -3,13 +3,17 @@
 A tick re-evaluates only the stations whose inputs changed since the last one: the service marks the bins
 and stations it saw change (readings, committed events, material calls). A station is a configured station
 (`<line>/<id>`) or a line and station named by bins. Each colour change is committed as an `andon_changed`
-event and published, retained, on `<prefix>/andon/<line>/<station>`. After a start-up every station's
-colour is published once (`previous` null).
+event and published, retained, on `<prefix>/andon/<line>/<station>`, and the colour is saved with it. After
+a start-up every station is evaluated again against its saved colour: only those that changed while the
+service was down (or have none yet: `previous` null) get an event. A refresh commits at most
+`MAX_CHANGES` colour changes; the other marked stations stay marked for the next one, so the first start of
+a large plant spreads its first colours over a few ticks instead of holding them all in memory at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from itertools import islice
 
 from gateway.committer import Committer
 from gateway.config import PlantConfig
@@ -20,6 +24,7 @@ from rules.events import AndonChanged
 from rules.floor import FloorChange
 from rules.scale_bin import BinState, ScaleBin
 
+MAX_CHANGES = 5000  # colour changes committed by one refresh
 
 def bin_calls(state: BinState) -> tuple[int, int | None]:
     """Open kanban cards and pieces of a bin: the one place that reads a bin's card state."""
@@ -36,9 +41,13 @@ def _calls_of(state: BinState) -> int:
 class AndonBoard:
     """The current colour of every station, re-evaluated by `refresh`."""
 
-    def __init__(self, *, config: PlantConfig, engine: Engine, floor: ShopFloor, committer: Committer) -> None:
+    def __init__(
+        self, *, config: PlantConfig, engine: Engine, floor: ShopFloor, committer: Committer,
+        saved: Mapping[str, Colour] | None = None, max_changes: int = MAX_CHANGES,
+    ) -> None:
         self._floor = floor
         self._committer = committer
+        self._max_changes = max_changes
         self._engine = engine
         self._stations: dict[str, str] = {}  # key → configured station id
         self._keys_of_station: dict[str, list[str]] = {}  # configured station id → keys
@@ -60,7 +69,8 @@ class AndonBoard:
         # The engine's bins of each station, held so a refresh looks nothing up (tuples: half a list's size).
         self._bins = {key: tuple(station_bins) for key, station_bins in bins.items()}
         self._due: dict[str, None] = dict.fromkeys(self._bins)  # keys to re-evaluate, in order; all at start
-        self.colours: dict[str, Colour] = {}
+        saved = saved or {}
+        self.colours: dict[str, Colour] = {key: saved[key] for key in self._bins if key in saved}
 
     def bins_changed(self, bin_ids: Iterable[str]) -> None:
         """Re-evaluate, at the next refresh, the stations of those of these bins whose open cards or stockout
@@ -96,15 +106,20 @@ class AndonBoard:
         )
 
     def refresh(self, now: float) -> list[AndonChanged]:
-        """Stage an `andon_changed` event for every marked station whose colour changed; returns those changes."""
+        """Stage an `andon_changed` event for every marked station whose colour changed, up to the board's
+        maximum; returns those changes."""
         events: list[AndonChanged] = []
-        due, self._due = self._due, {}
+        due, looked_at = self._due, 0
         for key in due:
+            looked_at += 1
             colour = andon_colour(self.inputs(key))
             previous = self.colours.get(key)
             if colour != previous:
                 self.colours[key] = colour
                 events.append(AndonChanged(subject=key, ts=now, colour=colour, previous=previous))
+                if len(events) == self._max_changes:
+                    break
+        self._due = dict.fromkeys(islice(due, looked_at, None)) if looked_at < len(due) else {}
         if events:
             self._committer.stage_floor(FloorChange(events=list(events)), [self._floor.body(e) for e in events])
         return events

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from rules.alarms import Alarm, AlarmStatus
+from rules.andon import Colour
 from rules.counters import CounterState
-from rules.events import AlarmAcknowledged, AlarmCleared, AlarmKind, AlarmRaised, FloorEvent
+from rules.events import AlarmAcknowledged, AlarmCleared, AlarmKind, AlarmRaised, AndonChanged, FloorEvent
 from rules.floor import FloorChange
 from rules.stations import StationState
 
@@ -36,6 +37,10 @@ CREATE TABLE station_state (
 );
 -- TEXT: a uint64 counter does not fit SQLite's signed 64-bit INTEGER.
 CREATE TABLE counter_state (counter_id TEXT PRIMARY KEY, value TEXT NOT NULL, ts REAL NOT NULL);
+"""
+
+ANDON_MIGRATION = """
+CREATE TABLE andon_colours (station TEXT PRIMARY KEY, colour TEXT NOT NULL, ts REAL NOT NULL);
 """
 
 
@@ -67,6 +72,10 @@ def write_floor(cur: sqlite3.Cursor, batch: FloorBatch) -> None:
             (event.kind, event.subject, event.ts, json.dumps(body)),
         )
         body["seq"] = cur.lastrowid
+    cur.executemany(
+        "INSERT OR REPLACE INTO andon_colours VALUES (?, ?, ?)",
+        [(event.subject, event.colour, event.ts) for event, _ in batch.events if isinstance(event, AndonChanged)],
+    )
     cur.executemany(
         "INSERT OR REPLACE INTO counter_state VALUES (?, ?, ?)",
         [(cid, str(st.value), st.ts) for cid, st in batch.counters.items()],
@@ -125,6 +134,11 @@ class FloorReads:
             )
             for r in rows
         }
+
+    def andon_colours(self) -> dict[str, Colour]:
+        """The last committed colour of every station (`<line>/<station>`) that has had one."""
+        rows = self._query("SELECT station, colour FROM andon_colours", ())
+        return {r["station"]: cast("Colour", r["colour"]) for r in rows}
 
     def open_alarms(self) -> list[Alarm]:
         """Alarms that are active or acknowledged."""

@@ -102,7 +102,10 @@ class Service:
         routes.update(self.floor.routes())
         self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.contexts, committer=self.committer)
         routes.update(self.rfid.routes(config.prefix))
-        self.andon = AndonBoard(config=config, engine=self.engine, floor=self.floor, committer=self.committer)
+        self.andon = AndonBoard(
+            config=config, engine=self.engine, floor=self.floor, committer=self.committer,
+            saved=self.store.floor.andon_colours(),
+        )
         self._adapters = adapters(config) if config.edge.in_gateway else []
         unknown = [
             UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),

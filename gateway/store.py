@@ -29,7 +29,7 @@ from gateway.card_store import (
     write_release,
 )
 from gateway.consumption_store import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
-from gateway.floor_store import FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
+from gateway.floor_store import ANDON_MIGRATION, FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
 from gateway.sqlite_db import connect, transaction
 from rules.analytics import Sample
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
@@ -69,6 +69,7 @@ _MIGRATIONS = (
     CARDS_MIGRATION,  # 3: loops of N cards, the signal lifecycle, transitions, idempotent answers
     CONSUMPTION_MIGRATION,  # 4: consumption counter and its sampled history, for analytics
     EVENT_LOG_MIGRATION,  # 5: events by time, so retention finds the old ones without reading the log
+    ANDON_MIGRATION,  # 6: each station's last Andon colour, so a restart logs only the colours that changed
 )
 """Schema steps in order: a database at version n runs steps n+1 onwards, each in its own transaction."""
 SCHEMA_VERSION = len(_MIGRATIONS)

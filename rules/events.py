@@ -115,7 +115,7 @@ class WipChanged:
 
 @dataclass(frozen=True, slots=True)
 class AndonChanged:
-    """A station's Andon colour changed (`previous` is None for the first colour after start-up)."""
+    """A station's Andon colour changed (`previous` is None for a station's first colour)."""
 
     subject: str  # <line>/<station>
     ts: float

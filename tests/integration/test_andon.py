@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,23 @@ def test_a_card_cancelled_through_the_api_turns_its_station_back_to_green(
     assert httpx.post(f"{gw.api}/api/v1/signals/{signal_id}/cancel", timeout=5).status_code == 200
     wait_for(lambda: colours(gw)["L1/S2"] == "green", what="green once the card is cancelled")
     retained(broker, gw, "green", "green")
+
+
+def andon_log(gw: Gateway) -> list[tuple[str, str, str | None]]:
+    """The andon_changed events in the service's event log: station, colour, previous."""
+    with sqlite3.connect(f"file:{gw.config.parent / 'state.db'}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT body FROM events WHERE kind = 'andon_changed' ORDER BY seq").fetchall()
+    return [(f"{b['line']}/{b['station']}", b["colour"], b["previous"]) for b in (json.loads(r[0]) for r in rows)]
+
+
+def test_a_restart_logs_only_the_colours_that_changed_while_the_service_was_down(
+    broker: Broker, andon_gateway: Gateway
+) -> None:
+    gw = andon_gateway
+    retained(broker, gw, "green", "green")
+    gw.stop()
+    broker.publish(f"{gw.prefix}/scale/B2", json.dumps({"weight_g": 0}))  # queued for the service: a stockout
+    gw.start()
+    retained(broker, gw, "green", "red")
+    gw.stop()
+    assert andon_log(gw) == [("L1/S1", "green", None), ("L1/S2", "green", None), ("L1/S2", "red", "green")]
