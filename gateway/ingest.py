@@ -1,13 +1,15 @@
 """The hot path: topic → handler → staged effects. Runs synchronously in the MQTT handler.
 
-Every topic the service listens to is routed by one dict lookup to a `TopicHandler` and the key it
-handles (a bin id, a reader id, ...). Handlers raise `PayloadError` to reject a message.
+Every topic the service listens to is routed to a `TopicHandler` and the key it handles (a bin id, a reader
+id, ...): by one dict lookup, or, for a family of topics `<prefix><key>` (scales on their standard topic), by
+its prefix, so that 50,000 bins need no topic string and dict entry each. Handlers raise `PayloadError` to
+reject a message.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.committer import Committer
@@ -29,6 +31,16 @@ class IngestLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicFamily:
+    """Topics `<prefix><key>` for every key of `keys`, handled by one handler. `keys` maps each key to itself,
+    so the handler gets the configured string (its hash already computed) rather than a slice of the topic."""
+
+    prefix: str
+    handler: TopicHandler
+    keys: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownTopic:
     """How to reject a message under one of our prefixes that names nothing configured."""
 
@@ -44,6 +56,7 @@ class Ingest:
         self,
         *,
         routes: dict[str, tuple[TopicHandler, str]],
+        families: list[TopicFamily],
         unknown: list[UnknownTopic],
         committer: Committer,
         rejections: Rejections,
@@ -51,6 +64,7 @@ class Ingest:
         clock: Callable[[], float],
     ) -> None:
         self._routes = routes
+        self._families = families
         self._unknown = unknown
         self._committer = committer
         self._rejections = rejections
@@ -63,12 +77,9 @@ class Ingest:
         now = self._clock()
         held = False
         try:
-            route = self._routes.get(topic)
-            if route is None:
-                raise self._unrouted(topic)
+            handler, key = self._route(topic)
             if len(payload) > self._max_payload_bytes:
                 raise PayloadError("payload_too_large", f"{len(payload)} bytes > limit {self._max_payload_bytes}")
-            handler, key = route
             held = handler(key, payload, now)
         except PayloadError as exc:
             self._rejections.reject(topic=topic, payload=payload, reason=exc.reason, detail=exc.detail, now=now)
@@ -80,6 +91,17 @@ class Ingest:
         self.processed += 1
         if ack is not None:
             self._committer.ack(ack, held=held)
+
+    def _route(self, topic: str) -> tuple[TopicHandler, str]:
+        for family in self._families:
+            if topic.startswith(family.prefix):
+                key = family.keys.get(topic[len(family.prefix):])
+                if key is not None:
+                    return family.handler, key
+        route = self._routes.get(topic)
+        if route is None:
+            raise self._unrouted(topic)
+        return route
 
     def _unrouted(self, topic: str) -> PayloadError:
         for rule in self._unknown:

@@ -21,7 +21,7 @@ from gateway.card_actions import CardActions
 from gateway.committer import Committer
 from gateway.config import PlantConfig
 from gateway.event_stream import EventStream
-from gateway.ingest import Ingest, IngestLimits, TopicHandler, UnknownTopic
+from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
 from gateway.rejections import Rejections
@@ -42,21 +42,20 @@ ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-lo
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """What the service subscribes to and how scale topics map to bins."""
+    """What the service subscribes to, and the bins that publish on a topic of their own."""
 
     subscriptions: list[str]
-    routes: dict[str, str]
+    own_topics: dict[str, str]  # topic → bin id; every other bin publishes on `<prefix>/scale/<bin id>`
 
 
 def plan_topics(config: PlantConfig) -> Topics:
     """Subscribe to `<prefix>/scale/+` plus every bin topic outside it (overlaps would deliver twice)."""
-    wildcard = f"{config.prefix}/scale/+"
-    routes = {config.scale_topic(b): b.id for b in config.bins}
-    own = f"{config.prefix}/scale/"
-    extra = sorted(t for t in routes if not (t.startswith(own) and "/" not in t[len(own):]))
+    standard = f"{config.prefix}/scale/"
+    own_topics = {b.scale.topic: b.id for b in config.bins if b.scale.topic is not None}
+    extra = sorted(t for t in own_topics if not (t.startswith(standard) and "/" not in t[len(standard):]))
     plcs = [f"{config.prefix}/plc/+/+"] if config.plcs else []
     rfid = [f"{config.prefix}/rfid/+"] if config.rfid.readers else []
-    return Topics([wildcard, *extra, *plcs, *rfid], routes)
+    return Topics([f"{standard}+", *extra, *plcs, *rfid], own_topics)
 
 
 class Service:
@@ -97,7 +96,7 @@ class Service:
         )
         scale_reading = self.scales.handle  # one bound method for every bin's route
         routes: dict[str, tuple[TopicHandler, str]] = {
-            topic: (scale_reading, bin_id) for topic, bin_id in topics.routes.items()
+            topic: (scale_reading, bin_id) for topic, bin_id in topics.own_topics.items()
         }
         routes.update(self.floor.routes())
         self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.contexts, committer=self.committer)
@@ -112,8 +111,10 @@ class Service:
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
             UnknownTopic(f"{config.prefix}/rfid/", "unknown_reader", "RFID reader"),
         ]
+        standard = {b.id: b.id for b in config.bins if b.scale.topic is None}  # on `<prefix>/scale/<bin id>`
+        scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, standard)
         self.ingest = Ingest(
-            routes=routes, unknown=unknown,
+            routes=routes, families=[scales], unknown=unknown,
             committer=self.committer, rejections=self.rejections,
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )

@@ -80,6 +80,7 @@ def test_tasmota_hx711_on_its_own_topic(broker: Broker, gateway: Gateway) -> Non
         ("scale/B1", '{"weight_g": 100}', "negative_weight"),
         ("scale/B1", '{"weight_g": 99999}', "over_capacity"),
         ("scale/NOPE", '{"weight_g": 900}', "unknown_bin"),
+        ("scale/B2", '{"weight_g": 900}', "unknown_bin"),  # B2's scale publishes on a topic of its own
         ("scale/B1", '{"weight_g": 900, "ts": "2999-01-01T00:00:00Z"}', "future_timestamp"),
         ("scale/B1", "{" + " " * 70_000 + "}", "payload_too_large"),
     ],
