@@ -10,26 +10,51 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from edge.adapter import DeviceAdapter, Publish
-from edge.modbus_poller import PlcPoller
-from edge.mtsics_scale import MtSicsScale
 from gateway.config import PlantConfig
 from gateway.mqtt_link import Ack, MqttLink
+
+if TYPE_CHECKING:
+    from edge.modbus_poller import PlcPoller
 
 log = logging.getLogger(__name__)
 
 
-def adapters(config: PlantConfig) -> list[DeviceAdapter]:
-    """A poller per PLC with a Modbus transport (the others publish MQTT themselves) and one per scale device."""
+@dataclass(frozen=True, slots=True)
+class Adapters:
+    """The plant file's device adapters: Modbus pollers (which also drive stack lights) and scale devices."""
+
+    plcs: list[PlcPoller] = field(default_factory=list)
+    scales: list[DeviceAdapter] = field(default_factory=list)
+
+    def all(self) -> list[DeviceAdapter]:
+        """Every adapter, each to run as a task of its own."""
+        return [*self.plcs, *self.scales]
+
+
+def adapters(config: PlantConfig) -> Adapters:
+    """A poller per PLC with a Modbus transport (the others publish MQTT themselves) and one per scale device.
+
+    The device modules are imported only for a plant that has such devices: pymodbus alone takes ~10 MB.
+    """
     cap = config.mqtt.reconnect_max_s
-    found: list[DeviceAdapter] = [
-        PlcPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in config.plcs if plc.polled
-    ]
-    bins = config.bins_by_id
-    found += [
-        MtSicsScale(device=d, topic=config.scale_topic(bins[d.bin]), reconnect_max_s=cap) for d in config.scales
-    ]
+    found = Adapters()
+    if any(plc.polled for plc in config.plcs):
+        from edge.modbus_poller import PlcPoller
+
+        found.plcs.extend(
+            PlcPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in config.plcs if plc.polled
+        )
+    if config.scales:
+        from edge.mtsics_scale import MtSicsScale
+
+        bins = config.bins_by_id
+        found.scales.extend(
+            MtSicsScale(device=d, topic=config.scale_topic(bins[d.bin]), reconnect_max_s=cap) for d in config.scales
+        )
     return found
 
 
@@ -40,18 +65,17 @@ def start_adapters(
     return [tasks.create_task(a.run(publish), name=a.name) for a in running]
 
 
-def show_colour(running: Iterable[DeviceAdapter], station: str, colour: str) -> None:
+def show_colour(plcs: Iterable[PlcPoller], station: str, colour: str) -> None:
     """Hand a station's Andon colour to the poller whose PLC drives its stack light."""
-    for adapter in running:
-        if isinstance(adapter, PlcPoller):
-            adapter.light(station, colour)
+    for plc in plcs:
+        plc.light(station, colour)
 
 
 async def run_edge(config: PlantConfig, stop: asyncio.Event) -> None:
     """Run the adapters until `stop` is set."""
     running = adapters(config)
     andon = f"{config.prefix}/andon/"
-    lights = sorted(andon + s for a in running if isinstance(a, PlcPoller) for s in a.stations)
+    lights = sorted(andon + s for plc in running.plcs for s in plc.stations)
 
     def on_message(topic: str, payload: bytes, ack: Ack | None) -> None:
         try:
@@ -59,7 +83,7 @@ async def run_edge(config: PlantConfig, stop: asyncio.Event) -> None:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring an Andon message on %s that has no colour", topic)
         else:
-            show_colour(running, topic.removeprefix(andon), str(colour))
+            show_colour(running.plcs, topic.removeprefix(andon), str(colour))
         if ack is not None:
             ack()  # the broker keeps the colour retained, so nothing is lost by acknowledging now
 
@@ -67,8 +91,8 @@ async def run_edge(config: PlantConfig, stop: asyncio.Event) -> None:
         settings=config.mqtt, client_id=f"{config.client_id}-edge", subscriptions=lights, handler=on_message
     )
     async with asyncio.TaskGroup() as tasks:
-        workers = [tasks.create_task(link.run(), name="mqtt-link"), *start_adapters(tasks, running, link.publish)]
-        log.info("running %d device adapter(s), %d stack light(s)", len(running), len(lights))
+        workers = [tasks.create_task(link.run(), name="mqtt-link"), *start_adapters(tasks, running.all(), link.publish)]
+        log.info("running %d device adapter(s), %d stack light(s)", len(running.all()), len(lights))
         await stop.wait()
         for task in workers:
             task.cancel()

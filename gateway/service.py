@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from connectors.hub import Connectors
-from edge.runner import adapters, show_colour, start_adapters
+from edge.runner import Adapters, adapters, show_colour, start_adapters
 from gateway.analytics import LoopAnalytics
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
@@ -105,7 +105,7 @@ class Service:
             config=config, engine=self.engine, floor=self.floor, committer=self.committer,
             saved=self.store.floor.andon_colours(),
         )
-        self._adapters = adapters(config) if config.edge.in_gateway else []
+        self._adapters = adapters(config) if config.edge.in_gateway else Adapters()
         unknown = [
             UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
@@ -158,7 +158,7 @@ class Service:
                     tasks.create_task(self.connectors.run(), name="connectors"),
                     tasks.create_task(self.analytics.run(), name="analytics"),
                 ]
-                workers += start_adapters(tasks, self._adapters, self.link.publish)
+                workers += start_adapters(tasks, self._adapters.all(), self.link.publish)
                 await stop.wait()
                 log.info("stopping")
                 self.events.close()  # open streams end now rather than hold the HTTP server
@@ -186,7 +186,7 @@ class Service:
             calls, self.floor.calls_seen = self.floor.calls_seen, set()
             self.andon.stations_changed(calls)
             for change in self.andon.refresh(self.clock()):
-                show_colour(self._adapters, change.subject, change.colour)
+                show_colour(self._adapters.plcs, change.subject, change.colour)
             if now - self._pruned_at >= PRUNE_EVERY_S:
                 self._pruned_at = now
                 keep_from = now - self.config.storage.event_log_days * DAY_S
