@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
+from gateway import heap
 from gateway.analytics import LoopAnalytics
 from gateway.andon_board import AndonBoard
 from gateway.api.app import create_app
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 PRUNE_EVERY_S = 60.0  # how often old events leave the log (storage.event_log_days)
+TRIM_EVERY_S = 10.0  # how often the heap's free pages go back to the operating system (gateway/heap.py)
 ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-loop iteration
 
 
@@ -127,7 +129,7 @@ class Service:
             clock=clock,
         )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
-        self._pruned_at = 0.0
+        self._pruned_at = self._trimmed_at = 0.0
         self._in_transit: set[int] = set()
         self.snapshots = Snapshots(
             engine=self.engine, committer=self.committer, take_dirty=self.scales.take_dirty,
@@ -191,6 +193,9 @@ class Service:
                 self._pruned_at = now
                 keep_from = now - self.config.storage.event_log_days * DAY_S
                 self.committer.stage_event_prune(EventPrune(before=keep_from, up_to=self.connectors.fed_seq))
+            if now - self._trimmed_at >= TRIM_EVERY_S:
+                self._trimmed_at = now
+                heap.trim()
 
     def _take_published(self) -> list[int]:
         published, self._published = self._published, []
