@@ -8,12 +8,16 @@ a start-up every station is evaluated again against its saved colour: only those
 service was down (or have none yet: `previous` null) get an event. A refresh commits at most
 `MAX_CHANGES` colour changes; the other marked stations stay marked for the next one, so the first start of
 a large plant spreads its first colours over a few ticks instead of holding them all in memory at once.
+
+The board is laid out for plants of tens of thousands of stations: stations are numbered and held in
+parallel lists (line, name, colour, where its bins start), and the bins in one list ordered by station,
+so a station costs a few pointers rather than a key string, a tuple and an entry in several dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from itertools import islice
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 
 from gateway.committer import Committer
 from gateway.config import PlantConfig
@@ -26,14 +30,14 @@ from rules.scale_bin import BinState, ScaleBin
 
 MAX_CHANGES = 5000  # colour changes committed by one refresh
 
+
 def bin_calls(state: BinState) -> tuple[int, int | None]:
     """Open kanban cards and pieces of a bin: the one place that reads a bin's card state."""
     return len(state.open_cards), state.pieces
 
 
 def _calls_of(state: BinState) -> int:
-    """What a bin adds to its station's colour, as one small int (a cached object, nothing allocated per
-    bin): open cards × 2, plus 1 when the bin is empty."""
+    """What a bin adds to its station's colour, as one small int: open cards × 2, plus 1 when it is empty."""
     open_cards, pieces = bin_calls(state)
     return open_cards * 2 + (pieces == 0)
 
@@ -48,56 +52,80 @@ class AndonBoard:
         self._floor = floor
         self._committer = committer
         self._max_changes = max_changes
-        self._engine = engine
-        self._stations: dict[str, str] = {}  # key → configured station id
-        self._keys_of_station: dict[str, list[str]] = {}  # configured station id → keys
-        self._key_of_bin: dict[str, str] = {}
-        self._calls: dict[str, int] = {}  # bin → `_calls_of` when last looked at
-        bins: dict[str, list[ScaleBin]] = {}
-        for station in config.stations:
-            key = f"{station.line}/{station.id}"
-            self._stations[key] = station.id
-            self._keys_of_station.setdefault(station.id, []).append(key)
-            bins.setdefault(key, [])
+        number: dict[tuple[str, str], int] = {}  # (line, station) → station number, while building
+        members: list[list[ScaleBin]] = []
+        self._configured: dict[int, str] = {}  # station number → configured station id
+        self._numbers_of_id: dict[str, list[int]] = {}  # configured station id → its numbers (one per line)
+        self._lines: list[str] = []
+        self._names: list[str] = []
+
+        def station(line: str, name: str) -> int:
+            found = number.get((line, name))
+            if found is None:
+                found = number[line, name] = len(self._lines)
+                self._lines.append(line)
+                self._names.append(name)
+                members.append([])
+            return found
+
+        for configured in config.stations:
+            s = station(configured.line, configured.id)
+            self._configured[s] = configured.id
+            self._numbers_of_id.setdefault(configured.id, []).append(s)
+        bin_station: dict[str, int] = {}
         for bin_ in config.bins:
             scale_bin = engine.get(bin_.id)
             if scale_bin is not None:
-                key = f"{bin_.line}/{bin_.station}"
-                self._key_of_bin[bin_.id] = key
-                self._calls[bin_.id] = _calls_of(scale_bin.state)
-                bins.setdefault(key, []).append(scale_bin)
-        # The engine's bins of each station, held so a refresh looks nothing up (tuples: half a list's size).
-        self._bins = {key: tuple(station_bins) for key, station_bins in bins.items()}
-        self._due: dict[str, None] = dict.fromkeys(self._bins)  # keys to re-evaluate, in order; all at start
+                s = bin_station[bin_.id] = station(bin_.line, bin_.station)
+                members[s].append(scale_bin)
+        # Every bin, ordered by station: station s has the bins at _start[s]:_start[s + 1].
+        self._bins: list[ScaleBin] = [b for station_bins in members for b in station_bins]
+        self._start = array("i", [0])
+        for station_bins in members:
+            self._start.append(self._start[-1] + len(station_bins))
+        self._position = {b.spec.bin_id: i for i, b in enumerate(self._bins)}  # bin id → place in _bins
+        self._station_of = array("i", (bin_station[b.spec.bin_id] for b in self._bins))
+        self._calls = array("i", (_calls_of(b.state) for b in self._bins))  # `_calls_of` when last looked at
+        stations = len(self._lines)
+        self._marked = bytearray([1]) * stations  # due for the next refresh: all at start
+        self._due: list[int] = list(range(stations))  # marked stations, in the order they were marked
         saved = saved or {}
-        self.colours: dict[str, Colour] = {key: saved[key] for key in self._bins if key in saved}
+        self._colours: list[Colour | None] = [saved.get(self._key(s)) for s in range(stations)]
+
+    def _key(self, s: int) -> str:
+        return f"{self._lines[s]}/{self._names[s]}"
+
+    def _mark(self, s: int) -> None:
+        if not self._marked[s]:
+            self._marked[s] = 1
+            self._due.append(s)
 
     def bins_changed(self, bin_ids: Iterable[str]) -> None:
         """Re-evaluate, at the next refresh, the stations of those of these bins whose open cards or stockout
         changed (unknown ids are ignored)."""
-        calls, due, engine = self._calls, self._due, self._engine
+        position, bins, calls = self._position, self._bins, self._calls
         for bin_id in bin_ids:
-            scale_bin = engine.get(bin_id)
-            if scale_bin is None:
+            i = position.get(bin_id)
+            if i is None:
                 continue
-            now = _calls_of(scale_bin.state)
-            if now != calls[bin_id]:
-                calls[bin_id] = now
-                due[self._key_of_bin[bin_id]] = None
+            now = _calls_of(bins[i].state)
+            if now != calls[i]:
+                calls[i] = now
+                self._mark(self._station_of[i])
 
     def stations_changed(self, station_ids: Iterable[str]) -> None:
         """Re-evaluate these configured stations at the next refresh (unknown ids are ignored)."""
         for station_id in station_ids:
-            self._due.update(dict.fromkeys(self._keys_of_station.get(station_id, ())))
+            for s in self._numbers_of_id.get(station_id, ()):
+                self._mark(s)
 
-    def inputs(self, key: str) -> AndonInputs:
-        """What the station's colour is made of now."""
+    def _inputs(self, s: int) -> AndonInputs:
         calls, stockout = 0, False
-        for scale_bin in self._bins[key]:
+        for scale_bin in self._bins[self._start[s]:self._start[s + 1]]:
             open_cards, pieces = bin_calls(scale_bin.state)
             calls += open_cards
             stockout = stockout or pieces == 0
-        station_id = self._stations.get(key)
+        station_id = self._configured.get(s)
         if station_id is None:
             return AndonInputs(open_calls=calls, stockout=stockout)
         return AndonInputs(
@@ -105,21 +133,32 @@ class AndonBoard:
             material_call=self._floor.material_calls.get(station_id, False),
         )
 
+    def stations(self) -> Iterator[tuple[str, str, Colour, AndonInputs]]:
+        """Line, station, published colour and current inputs of every station that has a colour."""
+        for s, colour in enumerate(self._colours):
+            if colour is not None:
+                yield self._lines[s], self._names[s], colour, self._inputs(s)
+
+    def colours(self) -> dict[str, Colour]:
+        """The colour of every station that has one, by `<line>/<station>`."""
+        return {self._key(s): colour for s, colour in enumerate(self._colours) if colour is not None}
+
     def refresh(self, now: float) -> list[AndonChanged]:
         """Stage an `andon_changed` event for every marked station whose colour changed, up to the board's
         maximum; returns those changes."""
         events: list[AndonChanged] = []
-        due, looked_at = self._due, 0
-        for key in due:
+        due, colours, looked_at = self._due, self._colours, 0
+        for s in due:
             looked_at += 1
-            colour = andon_colour(self.inputs(key))
-            previous = self.colours.get(key)
+            self._marked[s] = 0
+            colour = andon_colour(self._inputs(s))
+            previous = colours[s]
             if colour != previous:
-                self.colours[key] = colour
-                events.append(AndonChanged(subject=key, ts=now, colour=colour, previous=previous))
+                colours[s] = colour
+                events.append(AndonChanged(subject=self._key(s), ts=now, colour=colour, previous=previous))
                 if len(events) == self._max_changes:
                     break
-        self._due = dict.fromkeys(islice(due, looked_at, None)) if looked_at < len(due) else {}
+        self._due = due[looked_at:]
         if events:
             self._committer.stage_floor(FloorChange(events=list(events)), [self._floor.body(e) for e in events])
         return events

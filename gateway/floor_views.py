@@ -30,11 +30,12 @@ def alarm_out(row: dict[str, Any]) -> AlarmOut:
     )
 
 
-def andon_out(board: AndonBoard, key: str) -> AndonOut:
-    """One station's published colour and its current inputs."""
-    line, _, station = key.partition("/")
-    inputs = board.inputs(key)
-    return AndonOut(
-        line=line, station=station, colour=board.colours[key], wip=inputs.wip, open_calls=inputs.open_calls,
-        stockout=inputs.stockout, material_call=inputs.material_call,
-    )
+def andon_out(board: AndonBoard) -> list[AndonOut]:
+    """Every station's published colour and its current inputs."""
+    return [
+        AndonOut(
+            line=line, station=station, colour=colour, wip=inputs.wip, open_calls=inputs.open_calls,
+            stockout=inputs.stockout, material_call=inputs.material_call,
+        )
+        for line, station, colour, inputs in board.stations()
+    ]

@@ -35,12 +35,12 @@ def test_a_large_first_evaluation_is_spread_over_refreshes_and_loses_no_station(
     andon = board(tmp_path, max_changes=2)
     changed = [[e.subject for e in andon.refresh(float(tick))] for tick in range(4)]
     assert changed == [["L1/S0", "L1/S1"], ["L1/S2", "L1/S3"], ["L1/S4"], []]
-    assert andon.colours == dict.fromkeys(("L1/S0", "L1/S1", "L1/S2", "L1/S3", "L1/S4"), "green")
+    assert andon.colours() == dict.fromkeys(("L1/S0", "L1/S1", "L1/S2", "L1/S3", "L1/S4"), "green")
 
 
 def test_saved_colours_are_shown_at_once_and_only_differences_become_events(tmp_path: Path) -> None:
     andon = board(tmp_path, saved={"L1/S0": "green", "L1/S1": "red", "L9/gone": "red"})
-    assert andon.colours == {"L1/S0": "green", "L1/S1": "red"}  # a station no longer configured is dropped
+    assert andon.colours() == {"L1/S0": "green", "L1/S1": "red"}  # a station no longer configured is dropped
     changes = andon.refresh(0.0)
     assert [(e.subject, e.colour, e.previous) for e in changes] == [
         ("L1/S1", "green", "red"), ("L1/S2", "green", None), ("L1/S3", "green", None), ("L1/S4", "green", None),

@@ -14,5 +14,5 @@ router = APIRouter(prefix="/api/v1/andon", tags=["andon"])
 @router.get("")
 async def list_andon(service: ServiceDep) -> AndonList:
     """Every station's current Andon colour (as last published) and its inputs."""
-    stations = [andon_out(service.andon, key) for key in service.andon.colours]
+    stations = andon_out(service.andon)
     return AndonList(stations=stations, count=len(stations))
