@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -25,11 +26,14 @@ class Engine:
         self._bins = {
             spec.bin_id: ScaleBin(spec, saved.get(spec.bin_id), started_at=started_at) for spec in specs
         }
-        # When each bin could next go stale, earliest first. A reading only moves a bin's time later, so an
-        # entry may be early (the bin is looked at, then queued again) but never late: a tick touches the
-        # bins that are due, not the whole plant.
-        self._due = [(b.next_tick_at(started_at), bin_id) for bin_id, b in self._bins.items()]
-        heapq.heapify(self._due)
+        # When each bin could next go stale, by the whole second: each bin is in one list, under the second its
+        # time falls in. A reading only moves a bin's time later, so a bin may be filed early (it is looked at,
+        # then filed again) but never late: a tick touches the bins that are due, not the whole plant, and
+        # holds no time or tuple per bin.
+        self._due: dict[int, list[str]] = {}
+        self._seconds: list[int] = []  # the keys of `_due`, as a heap
+        for bin_id, b in self._bins.items():
+            self._file(bin_id, b.next_tick_at(started_at))
 
     def __iter__(self) -> Iterator[ScaleBin]:
         return iter(self._bins.values())
@@ -84,12 +88,23 @@ class Engine:
     def tick(self, now: float) -> list[Event]:
         """Advance time: returns the sensor-stale alarms that are now due."""
         events: list[Event] = []
-        due = self._due
-        while due and due[0][0] < now:
-            _, bin_id = heapq.heappop(due)
-            scale_bin = self._bins[bin_id]
-            event = scale_bin.tick(now)
-            if event is not None:
-                events.append(event)
-            heapq.heappush(due, (scale_bin.next_tick_at(now), bin_id))
+        looked_at: list[tuple[str, float]] = []
+        while self._seconds and self._seconds[0] <= now:
+            for bin_id in self._due.pop(heapq.heappop(self._seconds)):
+                scale_bin = self._bins[bin_id]
+                event = scale_bin.tick(now)
+                if event is not None:
+                    events.append(event)
+                looked_at.append((bin_id, scale_bin.next_tick_at(now)))
+        for bin_id, at in looked_at:  # filed after the loop: one not due yet may go back under this second
+            self._file(bin_id, at)
         return events
+
+    def _file(self, bin_id: str, at: float) -> None:
+        second = math.floor(at)
+        bins = self._due.get(second)
+        if bins is None:
+            self._due[second] = [bin_id]
+            heapq.heappush(self._seconds, second)
+        else:
+            bins.append(bin_id)
