@@ -10,7 +10,9 @@ Starts its own mosquitto on a free port in a temp dir, writes a plant file with 
    reaches M (or stops growing for 5 s: the difference is reported as loss); CPU time of the process;
 3. latency: with readings at a fixed 10,000/s on the other bins, bench/latency_probe.py sends one reading
    below the reorder point to each of the first bins and times publish → `signal_released` on the signal
-   topic and on the API's live event stream (p50, p99, max of each); CPU of the service at that rate;
+   topic and on the API's live event stream (p50, p99, max of each); CPU of the service at that rate. The
+   same phase runs first with bench/echo.py in the service's place (it answers each probe at once): the
+   raw latency of the broker, the publisher and the probe on this machine;
 4. the service's start-up time (process start → /healthz 200), its RSS once start-up work is done (the first
    Andon colours of every station: `settle_s`) and its peak RSS (VmHWM) at the end;
 5. with InfluxDB installed (--no-influx skips it): the throughput run again with history written to a real
@@ -386,8 +388,16 @@ def start_influx(directory: Path) -> tuple[subprocess.Popen[bytes], str] | None:
 def _fixed_rate(proc: subprocess.Popen[bytes], load: Load, api: str) -> dict[str, Any]:
     """Readings at a fixed rate on the bins the probes leave alone; latency probes on the first bins, timed on
     the signal topic and on the API's live event stream."""
-    background = round(load.rate * load.seconds)
     cpu0, wall0 = cpu_s(proc.pid), time.monotonic()
+    latency = _probed(load, api)
+    cpu = cpu_s(proc.pid) - cpu0
+    wall = time.monotonic() - wall0
+    return {"fixed_rate": load.rate, "cpu_cores_at_fixed_rate": round(cpu / wall, 2), "latency": latency}
+
+
+def _probed(load: Load, api: str | None) -> dict[str, Any] | None:
+    """The fixed background rate for `load.seconds`, with the latency probe's figures when it has probes."""
+    background = round(load.rate * load.seconds)
     pubs = publish("raw", load.port, load.loops - load.probes, background, first_bin=load.probes, rate=load.rate)
     latency: dict[str, Any] | None = None
     if load.probes:
@@ -395,15 +405,31 @@ def _fixed_rate(proc: subprocess.Popen[bytes], load: Load, api: str) -> dict[str
         probe_rate = load.probes / (load.seconds / 2)
         probe = subprocess.Popen(
             [sys.executable, "-m", "bench.latency_probe", str(load.port), PREFIX, str(load.probes), str(probe_rate),
-             "--api", api],
+             *(["--api", api] if api else [])],
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )
         out, _ = probe.communicate(timeout=load.seconds + 60)
         latency = json.loads(out.strip().splitlines()[-1])
     finish(pubs, load.seconds + 60)
-    cpu = cpu_s(proc.pid) - cpu0
-    wall = time.monotonic() - wall0
-    return {"fixed_rate": load.rate, "cpu_cores_at_fixed_rate": round(cpu / wall, 2), "latency": latency}
+    return latency
+
+
+def raw_latency(load: Load) -> dict[str, Any] | None:
+    """The latency phase with bench/echo.py in the service's place: what the broker, the publisher and the probe
+    sharing this machine leave of the latency budget."""
+    echo = subprocess.Popen(
+        [sys.executable, "-m", "bench.echo", str(load.port), PREFIX],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert echo.stdout is not None
+    assert echo.stdin is not None
+    try:
+        if echo.stdout.readline().strip() != "ready":
+            raise RuntimeError("echo did not start")
+        return _probed(load, None)
+    finally:
+        echo.stdin.close()
+        echo.wait(timeout=30)
 
 
 def _rfid(load: Load) -> dict[str, Any]:
@@ -465,11 +491,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             raw1 = raw_ceiling(mqtt_port, args.publisher, args.loops, args.messages, qos=1)
             raw0 = raw_ceiling(mqtt_port, args.publisher, args.loops, args.messages, qos=0)
-            svc = service_run(directory / "main", free_port(), Load(
+            main_load = Load(
                 kind=args.publisher, port=mqtt_port, loops=args.loops, messages=args.messages,
                 rate=args.rate, seconds=args.seconds, probes=args.probes,
                 rfid_tags=args.rfid_tags, rfid_reads=args.rfid_reads, qos0=True, backlog=args.backlog,
-            ))
+            )
+            raw_lat = raw_latency(main_load)
+            svc = service_run(directory / "main", free_port(), main_load)
             influx = None if args.no_influx else start_influx(directory / "influxd")
             with_influx = None
             if influx is not None:
@@ -493,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio0 = svc["qos0"]["readings_per_s"] / raw0["msg_per_s"] if raw0["msg_per_s"] else 0.0
     result = {
         "loops": args.loops, "messages": args.messages, "publisher": args.publisher,
-        "raw": {"qos1": raw1, "qos0": raw0}, "service": svc, "influx": with_influx, "big": big,
+        "raw": {"qos1": raw1, "qos0": raw0, "latency": raw_lat}, "service": svc, "influx": with_influx, "big": big,
         "ratio": round(ratio, 3), "ratio_qos0": round(ratio0, 3),
         "machine": {"nproc": os.cpu_count(), "python": sys.version.split()[0]},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -502,10 +530,17 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {args.json}")
+    return 1 if _lost(result) else 0
+
+
+def _lost(result: dict[str, Any]) -> bool:
+    """Whether any phase lost a reading, a signal or an event."""
+    svc, with_influx, raw_lat = result["service"], result["influx"], result["raw"]["latency"]
     latency = svc["latency"] or {}
     lost = (svc["loss"] or svc["qos0"]["loss"] or latency.get("missing") or latency.get("sse", {}).get("missing")
+            or (raw_lat or {}).get("missing")
             or svc.get("rfid", {}).get("lost") or svc.get("backlog", {}).get("loss") or (with_influx or {}).get("loss"))
-    return 1 if lost else 0
+    return bool(lost)
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -529,6 +564,8 @@ def print_table(result: dict[str, Any]) -> None:
         ("service ÷ raw ceiling QoS 0", f"{result['ratio_qos0']:.2f}"),
         ("rejected", json.dumps(svc["rejected"])),
         ("service CPU at full speed", f"{svc['cpu_cores_full_speed']} cores, {svc['cpu_us_per_reading']} µs/reading"),
+        (f"raw latency at {svc['fixed_rate']:,.0f}/s (bench/echo.py in the service's place)",
+         _latency(raw.get("latency") or {})),
         (f"latency publish → signal at {svc['fixed_rate']:,.0f}/s", _latency(latency)),
         (f"latency publish → signal on /api/v1/events at {svc['fixed_rate']:,.0f}/s", _latency(latency.get("sse", {}))),
         (f"service CPU at {svc['fixed_rate']:,.0f}/s", f"{svc['cpu_cores_at_fixed_rate']} cores"),

@@ -44,6 +44,9 @@ def test_smoke_run_processes_every_message(tmp_path: Path) -> None:
     assert svc["latency"]["samples"] == 20
     assert svc["latency"]["missing"] == 0
     assert 0 < svc["latency"]["p50_ms"] <= svc["latency"]["p99_ms"] <= svc["latency"]["max_ms"]
+    raw = result["raw"]["latency"]  # the same probes answered by bench/echo.py in the service's place
+    assert (raw["samples"], raw["missing"]) == (20, 0)
+    assert 0 < raw["p50_ms"] <= raw["p99_ms"] <= raw["max_ms"]
     sse = svc["latency"]["sse"]  # the same signals on the API's live event stream
     assert (sse["samples"], sse["missing"]) == (20, 0)
     assert 0 < sse["p50_ms"] <= sse["p99_ms"] <= sse["max_ms"]
