@@ -53,44 +53,42 @@ class AndonBoard:
         self._committer = committer
         self._max_changes = max_changes
         number: dict[tuple[str, str], int] = {}  # (line, station) → station number, while building
-        members: list[list[ScaleBin]] = []
+        members: list[list[ScaleBin]] = []  # the bins of each station
         self._configured: dict[int, str] = {}  # station number → configured station id
         self._numbers_of_id: dict[str, list[int]] = {}  # configured station id → its numbers (one per line)
         self._lines: list[str] = []
         self._names: list[str] = []
-
-        def station(line: str, name: str) -> int:
-            found = number.get((line, name))
-            if found is None:
-                found = number[line, name] = len(self._lines)
+        located: list[tuple[str, str, ScaleBin | None]] = [(s.line, s.id, None) for s in config.stations]
+        located += [(b.line, b.station, engine.get(b.id)) for b in config.bins]
+        for i, (line, name, scale_bin) in enumerate(located):
+            s = number.get((line, name))
+            if s is None:
+                s = number[line, name] = len(members)
                 self._lines.append(line)
                 self._names.append(name)
                 members.append([])
-            return found
-
-        for configured in config.stations:
-            s = station(configured.line, configured.id)
-            self._configured[s] = configured.id
-            self._numbers_of_id.setdefault(configured.id, []).append(s)
-        bin_station: dict[str, int] = {}
-        for bin_ in config.bins:
-            scale_bin = engine.get(bin_.id)
             if scale_bin is not None:
-                s = bin_station[bin_.id] = station(bin_.line, bin_.station)
                 members[s].append(scale_bin)
+            elif i < len(config.stations):
+                self._configured[s] = name
+                self._numbers_of_id.setdefault(name, []).append(s)
         # Every bin, ordered by station: station s has the bins at _start[s]:_start[s + 1].
         self._bins: list[ScaleBin] = [b for station_bins in members for b in station_bins]
         self._start = array("i", [0])
-        for station_bins in members:
+        self._station_of = array("i")
+        for s, station_bins in enumerate(members):
             self._start.append(self._start[-1] + len(station_bins))
+            self._station_of.extend([s] * len(station_bins))
         self._position = {b.spec.bin_id: i for i, b in enumerate(self._bins)}  # bin id → place in _bins
-        self._station_of = array("i", (bin_station[b.spec.bin_id] for b in self._bins))
-        self._calls = array("i", (_calls_of(b.state) for b in self._bins))  # `_calls_of` when last looked at
+        self._calls = array("i", [_calls_of(b.state) for b in self._bins])  # `_calls_of` when last looked at
         stations = len(self._lines)
         self._marked = bytearray([1]) * stations  # due for the next refresh: all at start
         self._due: list[int] = list(range(stations))  # marked stations, in the order they were marked
-        saved = saved or {}
-        self._colours: list[Colour | None] = [saved.get(self._key(s)) for s in range(stations)]
+        self._colours: list[Colour | None] = [None] * stations
+        for key, colour in (saved or {}).items():  # a line or station id has no "/" (`Ident`)
+            line, _, name = key.partition("/")
+            if (s := number.get((line, name))) is not None:
+                self._colours[s] = colour
 
     def _key(self, s: int) -> str:
         return f"{self._lines[s]}/{self._names[s]}"
