@@ -28,7 +28,8 @@ from rules.events import AndonChanged
 from rules.floor import FloorChange
 from rules.scale_bin import BinState, ScaleBin
 
-MAX_CHANGES = 5000  # colour changes committed by one refresh
+CHANGES_PER_COMMIT = 100  # colour changes staged by one refresh
+MAX_CHANGES = 5000  # colour changes committed in one tick
 
 
 def bin_calls(state: BinState) -> tuple[int, int | None]:
@@ -47,7 +48,7 @@ class AndonBoard:
 
     def __init__(
         self, *, config: PlantConfig, engine: Engine, floor: ShopFloor, committer: Committer,
-        saved: Mapping[str, Colour] | None = None, max_changes: int = MAX_CHANGES,
+        saved: Mapping[str, Colour] | None = None, max_changes: int = CHANGES_PER_COMMIT,
     ) -> None:
         self._floor = floor
         self._committer = committer

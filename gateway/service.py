@@ -14,7 +14,7 @@ from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
 from gateway import heap
 from gateway.analytics import LoopAnalytics
-from gateway.andon_board import AndonBoard
+from gateway.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.api.app import create_app
 from gateway.api.server import ApiServer
 from gateway.backflush_feed import BackflushFeed
@@ -187,8 +187,13 @@ class Service:
                 await asyncio.sleep(0)
             calls, self.floor.calls_seen = self.floor.calls_seen, set()
             self.andon.stations_changed(calls)
-            for change in self.andon.refresh(self.clock()):
-                show_colour(self._adapters.plcs, change.subject, change.colour)
+            for _ in range(MAX_CHANGES // CHANGES_PER_COMMIT):
+                changes = self.andon.refresh(self.clock())
+                for change in changes:
+                    show_colour(self._adapters.plcs, change.subject, change.colour)
+                if len(changes) < CHANGES_PER_COMMIT:
+                    break
+                await self.committer.commit()  # one small write after another, never thousands at once
             if now - self._pruned_at >= PRUNE_EVERY_S:
                 self._pruned_at = now
                 keep_from = now - self.config.storage.event_log_days * DAY_S

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from gateway.committer import Committer
 from rules.engine import Engine
 
-SLICE = 500
+SLICE = 100
 """Bins (and published event seqs) per snapshot commit."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.andon_board import MAX_CHANGES, AndonBoard
+from gateway.andon_board import CHANGES_PER_COMMIT, AndonBoard
 from gateway.config import load_config
 from gateway.service import Service
 from rules.andon import Colour
@@ -21,7 +21,9 @@ bins:
 )
 
 
-def board(tmp_path: Path, *, saved: dict[str, Colour] | None = None, max_changes: int = MAX_CHANGES) -> AndonBoard:
+def board(
+    tmp_path: Path, *, saved: dict[str, Colour] | None = None, max_changes: int = CHANGES_PER_COMMIT
+) -> AndonBoard:
     path = tmp_path / "plant.yaml"
     path.write_text(PLANT.format(db=tmp_path / "state.db"))
     service = Service(load_config(path, env={}))

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.andon_board import CHANGES_PER_COMMIT
 from tests.conftest import PLANT_HEADER, Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
@@ -114,3 +115,23 @@ def test_a_restart_logs_only_the_colours_that_changed_while_the_service_was_down
     retained(broker, gw, "green", "red")
     gw.stop()
     assert andon_log(gw) == [("L1/S1", "green", None), ("L1/S2", "green", None), ("L1/S2", "red", "green")]
+
+
+def test_a_plant_with_more_stations_than_one_write_gets_every_first_colour_and_event(
+    broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    stations = 2 * CHANGES_PER_COMMIT + 50  # the first colours go out in three writes
+    plant = PLANT_HEADER + "items:\n  - {{sku: BOLT, unit_weight_g: 10}}\nbins:\n" + "".join(
+        f"  - {{{{id: B{i}, sku: BOLT, line: L1, station: S{i}, container_qty: 100, reorder_point: 30}}}}\n"
+        for i in range(stations)
+    )
+    gw = make_gateway(tmp_path, broker.port, request.node.nodeid, plant)
+    gw.start()
+    try:
+        wait_for(lambda: len(colours(gw)) == stations, what="a colour for every station")
+        assert set(colours(gw).values()) == {"green"}
+        sub = broker.subscribe(f"{gw.prefix}/andon/#", count=stations)
+        assert len({topic for topic, _ in messages(sub)}) == stations  # every colour published, retained
+    finally:
+        gw.stop()
+    assert sorted(station for station, _, _ in andon_log(gw)) == sorted(f"L1/S{i}" for i in range(stations))
