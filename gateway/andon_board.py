@@ -5,9 +5,11 @@ and stations it saw change (readings, committed events, material calls). A stati
 (`<line>/<id>`) or a line and station named by bins. Each colour change is committed as an `andon_changed`
 event and published, retained, on `<prefix>/andon/<line>/<station>`, and the colour is saved with it. After
 a start-up every station is evaluated again against its saved colour: only those that changed while the
-service was down (or have none yet: `previous` null) get an event. A refresh commits at most
-`MAX_CHANGES` colour changes; the other marked stations stay marked for the next one, so the first start of
-a large plant spreads its first colours over a few ticks instead of holding them all in memory at once.
+service was down (or have none yet: `previous` null) get an event. A refresh stages at most
+`CHANGES_PER_COMMIT` colour changes and the service refreshes again only once they are committed, up to
+`MAX_CHANGES` a tick; the other marked stations stay marked. So a write of Andon changes stays small (a
+signal committed behind it waits little), and the first start of a large plant spreads its first colours
+over a few ticks instead of holding them all in memory at once.
 
 The board is laid out for plants of tens of thousands of stations: stations are numbered and held in
 parallel lists (line, name, colour, where its bins start), and the bins in one list ordered by station,
@@ -59,20 +61,23 @@ class AndonBoard:
         self._numbers_of_id: dict[str, list[int]] = {}  # configured station id → its numbers (one per line)
         self._lines: list[str] = []
         self._names: list[str] = []
-        located: list[tuple[str, str, ScaleBin | None]] = [(s.line, s.id, None) for s in config.stations]
-        located += [(b.line, b.station, engine.get(b.id)) for b in config.bins]
-        for i, (line, name, scale_bin) in enumerate(located):
+
+        def number_of(line: str, name: str) -> int:
             s = number.get((line, name))
             if s is None:
                 s = number[line, name] = len(members)
                 self._lines.append(line)
                 self._names.append(name)
                 members.append([])
-            if scale_bin is not None:
-                members[s].append(scale_bin)
-            elif i < len(config.stations):
-                self._configured[s] = name
-                self._numbers_of_id.setdefault(name, []).append(s)
+            return s
+
+        for configured in config.stations:
+            s = number_of(configured.line, configured.id)
+            self._configured[s] = configured.id
+            self._numbers_of_id.setdefault(configured.id, []).append(s)
+        for bin_ in config.bins:
+            if (scale_bin := engine.get(bin_.id)) is not None:
+                members[number_of(bin_.line, bin_.station)].append(scale_bin)
         # Every bin, ordered by station: station s has the bins at _start[s]:_start[s + 1].
         self._bins: list[ScaleBin] = [b for station_bins in members for b in station_bins]
         self._start = array("i", [0])
@@ -88,8 +93,8 @@ class AndonBoard:
         self._colours: list[Colour | None] = [None] * stations
         for key, colour in (saved or {}).items():  # a line or station id has no "/" (`Ident`)
             line, _, name = key.partition("/")
-            if (s := number.get((line, name))) is not None:
-                self._colours[s] = colour
+            if (found := number.get((line, name))) is not None:
+                self._colours[found] = colour
 
     def _key(self, s: int) -> str:
         return f"{self._lines[s]}/{self._names[s]}"
