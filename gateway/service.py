@@ -44,20 +44,22 @@ ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-lo
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """What the service subscribes to, and the bins that publish on a topic of their own."""
+    """What the service subscribes to, and which topic each bin's scale publishes on."""
 
     subscriptions: list[str]
-    own_topics: dict[str, str]  # topic → bin id; every other bin publishes on `<prefix>/scale/<bin id>`
+    own_topics: dict[str, str]  # topic → bin id, for the bins with a topic of their own
+    standard: dict[str, str]  # bin id → itself, for the bins on `<prefix>/scale/<bin id>`
 
 
 def plan_topics(config: PlantConfig) -> Topics:
     """Subscribe to `<prefix>/scale/+` plus every bin topic outside it (overlaps would deliver twice)."""
     standard = f"{config.prefix}/scale/"
     own_topics = {b.scale.topic: b.id for b in config.bins if b.scale.topic is not None}
+    on_standard = {b.id: b.id for b in config.bins if b.scale.topic is None}
     extra = sorted(t for t in own_topics if not (t.startswith(standard) and "/" not in t[len(standard):]))
     plcs = [f"{config.prefix}/plc/+/+"] if config.plcs else []
     rfid = [f"{config.prefix}/rfid/+"] if config.rfid.readers else []
-    return Topics([f"{standard}+", *extra, *plcs, *rfid], own_topics)
+    return Topics([f"{standard}+", *extra, *plcs, *rfid], own_topics, on_standard)
 
 
 class Service:
@@ -113,8 +115,7 @@ class Service:
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
             UnknownTopic(f"{config.prefix}/rfid/", "unknown_reader", "RFID reader"),
         ]
-        standard = {b.id: b.id for b in config.bins if b.scale.topic is None}  # on `<prefix>/scale/<bin id>`
-        scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, standard)
+        scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, topics.standard)
         self.ingest = Ingest(
             routes=routes, families=[scales], unknown=unknown,
             committer=self.committer, rejections=self.rejections,
