@@ -30,6 +30,7 @@ from gmqtt.mqtt.utils import ConnectionState, IdGenerator
 from bench.run import PREFIX, write_plant
 from gateway.config import load_config
 from gateway.mqtt_link import Handler, _Protocol
+from gateway.plant import Plant
 from gateway.service import Service
 
 READ_BYTES = 65536
@@ -103,7 +104,7 @@ async def measure(
     config_path: Path, messages: list[tuple[str, bytes]], stage: Callable[..., Any], repeat: int
 ) -> list[float]:
     """µs per reading of each run."""
-    service = Service(load_config(config_path))
+    service = Service(Plant.of(load_config(config_path)))
     data = publish_packets(messages) if stage is run_link else messages
     runs = []
     try:

@@ -10,23 +10,27 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 SCHEMA = "kanban-edge.webhook.v1"
 URGENT = "urgent"
 
 
-@dataclass(frozen=True, slots=True)
-class LoopInfo:
-    """What the plant file says about a kanban loop, to complete event bodies that only name it."""
+class LoopInfo(Protocol):
+    """What the plant file says about a kanban loop, to complete event bodies that only name it. The service
+    hands over the rules' `BinSpec` of each loop: no second record per loop."""
 
-    sku: str
-    quantity: int
-    supplier: str | None
-    line: str
-    station: str
+    @property
+    def sku(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def supplier(self) -> str | None: ...
+    @property
+    def line(self) -> str: ...
+    @property
+    def station(self) -> str: ...
 
 
 def event_id(site: str, seq: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,8 +35,9 @@ class Adapters:
         return [*self.plcs, *self.scales]
 
 
-def adapters(config: PlantConfig) -> Adapters:
-    """A poller per PLC with a Modbus transport (the others publish MQTT themselves) and one per scale device.
+def adapters(config: PlantConfig, own_topic: Callable[[str], str | None]) -> Adapters:
+    """A poller per PLC with a Modbus transport (the others publish MQTT themselves) and one per scale device;
+    `own_topic` gives a bin's own scale topic (None: the standard one).
 
     The device modules are imported only for a plant that has such devices: pymodbus alone takes ~10 MB.
     """
@@ -51,9 +52,9 @@ def adapters(config: PlantConfig) -> Adapters:
     if config.scales:
         from edge.mtsics_scale import MtSicsScale
 
-        bins = config.bins_by_id
         found.scales.extend(
-            MtSicsScale(device=d, topic=config.scale_topic(bins[d.bin]), reconnect_max_s=cap) for d in config.scales
+            MtSicsScale(device=d, topic=config.scale_topic(d.bin, own_topic(d.bin)), reconnect_max_s=cap)
+            for d in config.scales
         )
     return found
 
@@ -73,7 +74,7 @@ def show_colour(plcs: Iterable[PlcPoller], station: str, colour: str) -> None:
 
 async def run_edge(config: PlantConfig, stop: asyncio.Event) -> None:
     """Run the adapters until `stop` is set."""
-    running = adapters(config)
+    running = adapters(config, {b.id: b.scale.topic for b in config.bins}.get)
     andon = f"{config.prefix}/andon/"
     lights = sorted(andon + s for plc in running.plcs for s in plc.stations)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from statistics import mean
 from typing import Any
@@ -13,13 +13,14 @@ from typing import Any
 from connectors.webhook_payload import LoopInfo
 from gateway.card_store import SignalQuery
 from gateway.committer import Committer
-from gateway.config import Bin, PlantConfig
+from gateway.config import PlantConfig
 from gateway.consumption_store import SampleRow
 from gateway.messages import event_body
 from gateway.store import Store
 from rules import analytics as calc
 from rules.analytics import DAY_S, Kpis, Sample, SignalTimes
 from rules.engine import Engine
+from rules.scale_bin import BinSpec
 
 _MAX_SIGNALS = 100_000
 _PRUNE_EVERY_S = 3600.0  # samples older than the history window are deleted this often
@@ -44,7 +45,7 @@ class LoopAnalytics:
 
     def __init__(
         self, *, config: PlantConfig, engine: Engine, store: Store, committer: Committer,
-        contexts: dict[str, LoopInfo], clock: Callable[[], float],
+        contexts: Mapping[str, LoopInfo], clock: Callable[[], float],
     ) -> None:
         self._config = config.analytics
         self._site = config.site
@@ -53,14 +54,15 @@ class LoopAnalytics:
         self._committer = committer
         self._contexts = contexts
         self._clock = clock
-        self._bins = config.bins_by_id
+        self._bins = engine.specs
         self._promised = {s.id: s.lead_time_h for s in config.suppliers}
         self._last: dict[str, tuple[int, int | None]] = {}  # what each loop's last sample recorded
         self._pruned = 0.0
         span = 4 * self._config.half_life_h * 3600.0
+        kept = int(span / self._config.sample_interval_s) + 2
         self._recent: dict[str, deque[Sample]] = {
-            b.id: deque(store.samples(b.id, clock() - span), maxlen=int(span / self._config.sample_interval_s) + 2)
-            for b in config.bins if b.predictive_margin_h is not None
+            b.bin_id: deque(store.samples(b.bin_id, clock() - span), maxlen=kept)
+            for b in self._bins.values() if b.predictive_margin_h is not None
         }
 
     async def run(self) -> None:
@@ -145,8 +147,8 @@ class LoopAnalytics:
             "kpis": self._kpis(samples, signals, now),
         }
 
-    def _sizing(self, cfg: Bin, rate: float | None, daily: list[int], measured: float | None) -> dict[str, Any]:
-        lead = measured if measured is not None else self._lead_time(cfg.id)
+    def _sizing(self, cfg: BinSpec, rate: float | None, daily: list[int], measured: float | None) -> dict[str, Any]:
+        lead = measured if measured is not None else self._lead_time(cfg.bin_id)
         demand = mean(daily) / 24.0 if daily else rate
         sizing = Sizing(demand_per_h=_round(demand), lead_time_h=round(lead, 2), cards=None, safety_stock_peak=None,
                         safety_stock_service=None, reorder_point_peak=None, reorder_point_service=None)

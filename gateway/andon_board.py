@@ -75,9 +75,8 @@ class AndonBoard:
             s = number_of(configured.line, configured.id)
             self._configured[s] = configured.id
             self._numbers_of_id.setdefault(configured.id, []).append(s)
-        for bin_ in config.bins:
-            if (scale_bin := engine.get(bin_.id)) is not None:
-                members[number_of(bin_.line, bin_.station)].append(scale_bin)
+        for scale_bin in engine:
+            members[number_of(scale_bin.spec.line, scale_bin.spec.station)].append(scale_bin)
         # Every bin, ordered by station: station s has the bins at _start[s]:_start[s + 1].
         self._bins: list[ScaleBin] = [b for station_bins in members for b in station_bins]
         self._start = array("i", [0])

@@ -29,9 +29,7 @@ class BackflushFeed:
 
     def __init__(self, *, config: PlantConfig, engine: Engine, scales: ScaleIngest) -> None:
         self._rules = Backflush(consumptions(config.stations))
-        self._bins = {b.id: b for b in config.bins if b.id in self._rules.bins}
-        items = config.items_by_sku
-        self._unit_g = {b.id: items[b.sku].unit_weight_g for b in self._bins.values()}
+        self._bins = {bin_id: spec for bin_id, spec in engine.specs.items() if bin_id in self._rules.bins}
         self._engine = engine
         self._scales = scales
 
@@ -61,8 +59,8 @@ class BackflushFeed:
         cfg, scale_bin = self._bins[bin_id], self._engine.get(bin_id)
         if scale_bin is None:
             return False
-        pieces = estimate(scale_bin.state.pieces, cfg.capacity, taken=taken, received=received)
-        weight_g = cfg.scale.tare_g + pieces * self._unit_g[bin_id]
+        pieces = estimate(scale_bin.state.pieces, cfg.capacity_pieces, taken=taken, received=received)
+        weight_g = cfg.tare_g + pieces * cfg.unit_weight_g
         try:
             return self._scales.handle(bin_id, json.dumps({"weight_g": weight_g}).encode(), now)
         except PayloadError as exc:

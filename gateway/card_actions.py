@@ -4,7 +4,7 @@ before the caller gets an answer, and an `Idempotency-Key` makes a retried call 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,7 @@ class CardActions:
     """Applies lifecycle actions to the engine's open cards and commits them."""
 
     def __init__(
-        self, *, engine: Engine, store: Store, committer: Committer, contexts: dict[str, LoopInfo], site: str,
+        self, *, engine: Engine, store: Store, committer: Committer, contexts: Mapping[str, LoopInfo], site: str,
         clock: Callable[[], float],
     ) -> None:
         self._engine = engine

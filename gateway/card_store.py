@@ -16,7 +16,7 @@ from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
 
 if TYPE_CHECKING:
-    from connectors.webhook_payload import LoopInfo
+    from collections.abc import Mapping
 
 CARDS_MIGRATION = """
 ALTER TABLE bin_state ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
@@ -94,14 +94,14 @@ def state_of(row: sqlite3.Row) -> BinState:
     )
 
 
-def write_release(cur: sqlite3.Cursor, event: SignalReleased, ctx: LoopInfo) -> None:
-    """A new signal row and its first transition."""
+def write_release(cur: sqlite3.Cursor, event: SignalReleased, body: Mapping[str, Any]) -> None:
+    """A new signal row and its first transition; where the loop is and what it holds, from the event's body."""
     cur.execute(
         "INSERT OR IGNORE INTO signals (id, bin_id, card, sku, line, station, supplier, quantity, status,"
         " released_at, pieces_at_release, released_by, urgent, stockout)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'released', ?, ?, ?, ?, ?)",
-        (event.signal_id, event.bin_id, event.card, ctx.sku, ctx.line, ctx.station, ctx.supplier, ctx.quantity,
-         event.ts, event.pieces, event.by, int(event.urgent), int(event.stockout)),
+        (event.signal_id, event.bin_id, event.card, body["sku"], body["line"], body["station"], body["supplier"],
+         body["quantity"], event.ts, event.pieces, event.by, int(event.urgent), int(event.stockout)),
     )
     _transition(cur, event.signal_id, kind=event.kind, status="released", ts=event.ts, by=event.by,
                 detail={"pieces": event.pieces})

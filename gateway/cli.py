@@ -84,15 +84,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     ahead = ParseAhead(args.config)  # overlaps the imports below
+    # httpx imports its command-line client whenever click and rich happen to be installed (rich comes with
+    # the demo's broker): 3 MB of modules the service never uses.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    from gateway.plant import Plant
     from gateway.service import Service
 
     config = _load(args.config, ahead.result())
     if config is None:
         return EXIT_CONFIG
+    gc.disable()
+    plant = Plant.of(config)
+    del config  # its bins go before the service builds the loops' state in their place (gateway/plant.py)
 
     def start(stop: asyncio.Event) -> Coroutine[Any, Any, None]:
-        gc.disable()
-        service = Service(config)
+        service = Service(plant)
         # What start-up built lives as long as the process: keep it out of every later collection.
         gc.freeze()
         gc.enable()

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, Valid
 from pydantic.dataclasses import dataclass as validated_dataclass
 
 from connectors.settings import InfluxConfig, OutboxConfig, WebhookConfig
-from connectors.webhook_payload import LoopInfo
 from gateway.analytics_config import AnalyticsConfig
 from gateway.config_base import Ident
 from gateway.floor_config import (
@@ -240,31 +239,17 @@ class PlantConfig(_Model):
         db = self.storage.path
         return self.outbox.path or db.with_name(f"{db.stem}-outbox.db")
 
-    def scale_topic(self, bin_: Bin) -> str:
-        """The topic a bin's scale publishes on."""
-        return bin_.scale.topic or f"{self.prefix}/scale/{bin_.id}"
+    def scale_topic(self, bin_id: str, own_topic: str | None = None) -> str:
+        """The topic a bin's scale publishes on: its own, else `<prefix>/scale/<bin id>`."""
+        return own_topic or f"{self.prefix}/scale/{bin_id}"
 
     @cached_property
     def items_by_sku(self) -> dict[str, Item]:
         """Items keyed by sku."""
         return {item.sku: item for item in self.items}
 
-    @cached_property
-    def bins_by_id(self) -> dict[str, Bin]:
-        """Bins keyed by id: one dict for every part of the service that looks a loop's settings up."""
-        return {b.id: b for b in self.bins}
-
-    def loops(self) -> dict[str, LoopInfo]:
-        """What event bodies and signal rows record about each loop besides the event itself."""
-        items = self.items_by_sku
-        return {
-            b.id: LoopInfo(sku=b.sku, quantity=b.container_qty, supplier=items[b.sku].supplier, line=b.line,
-                           station=b.station)
-            for b in self.bins
-        }
-
     def bin_specs(self) -> list[BinSpec]:
-        """The rules' view of every bin."""
+        """One record per bin, all the running service keeps of it (`gateway.plant`)."""
         items = self.items_by_sku
         return [
             BinSpec(
@@ -283,6 +268,12 @@ class PlantConfig(_Model):
                 safety_stock=b.safety_stock,
                 receive_tolerance=b.receive_tolerance,
                 receive_by_scale=b.receive_by_scale,
+                sku=b.sku,
+                line=b.line,
+                station=b.station,
+                supplier=items[b.sku].supplier,
+                scale_topic=b.scale.topic,
+                predictive_margin_h=b.predictive_margin_h,
             )
             for b in self.bins
         ]

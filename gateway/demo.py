@@ -13,6 +13,7 @@ from edge.simulated_press import SimulatedPress
 from edge.simulated_scales import SimBin, SimulatedScales
 from gateway.config import PlantConfig
 from gateway.demo_broker import demo_broker
+from gateway.plant import Plant
 from gateway.service import Service
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin
         start = float(b.capacity)
         sims.append(
             SimBin(
-                bin_id=b.id, topic=config.scale_topic(b), tasmota=b.scale.topic is not None,
+                bin_id=b.id, topic=config.scale_topic(b.id, b.scale.topic), tasmota=b.scale.topic is not None,
                 unit_weight_g=items[b.sku].unit_weight_g, tare_g=b.scale.tare_g,
                 container_qty=b.container_qty, pieces=start,
                 use_per_s=(start - b.reorder_point) / drain_s,
@@ -38,7 +39,7 @@ def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin
 async def run_demo(config: PlantConfig, stop: asyncio.Event, *, drain_s: float = 30.0) -> None:
     """Run until `stop` is set; simulated bins reach their reorder point in about `drain_s` seconds."""
     async with demo_broker(config.mqtt.host, config.mqtt.port) as broker:
-        service = Service(config)
+        service = Service(Plant.of(config))
         api = f"http://{config.api.host}:{config.api.port}"
         print(f"broker:  {broker}")
         print(f"API:     {api}/api/v1/signals?status=open   {api}/api/v1/bins   {api}/docs")

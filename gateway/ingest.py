@@ -9,8 +9,9 @@ reject a message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.committer import Committer
 from gateway.errors import PayloadError
@@ -30,14 +31,20 @@ class IngestLimits:
     max_payload_bytes: int
 
 
+class Keys(Protocol):
+    """The keys of a topic family: `get` returns the configured key string (its hash already computed) for a
+    slice of a topic that names one, else None."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TopicFamily:
-    """Topics `<prefix><key>` for every key of `keys`, handled by one handler. `keys` maps each key to itself,
-    so the handler gets the configured string (its hash already computed) rather than a slice of the topic."""
+    """Topics `<prefix><key>` for every key of `keys`, handled by one handler."""
 
     prefix: str
     handler: TopicHandler
-    keys: Mapping[str, str]
+    keys: Keys
 
 
 @dataclass(frozen=True, slots=True)

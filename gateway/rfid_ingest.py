@@ -7,6 +7,7 @@ already in that state changes nothing. Reads that change a card are acknowledged
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
@@ -49,7 +50,7 @@ class RfidIngest:
     """The topic handler for RFID readers."""
 
     def __init__(
-        self, *, engine: Engine, contexts: dict[str, LoopInfo], site: str, committer: Committer,
+        self, *, engine: Engine, contexts: Mapping[str, LoopInfo], site: str, committer: Committer,
         rfid: RfidConfig, tags: TagMap,
     ) -> None:
         self._engine = engine
@@ -64,14 +65,14 @@ class RfidIngest:
 
     @classmethod
     def for_plant(
-        cls, config: PlantConfig, *, engine: Engine, contexts: dict[str, LoopInfo], committer: Committer
+        cls, config: PlantConfig, *, engine: Engine, contexts: Mapping[str, LoopInfo], committer: Committer
     ) -> RfidIngest:
         """The handler for a plant's readers, tags mapped by EPC and by the GTINs of its items."""
         gtins = {item.sku: item.gtin14 for item in config.items if item.gtin14}
         loops_by_gtin: dict[str, list[str]] = {}
-        for bin_ in config.bins:
-            if bin_.sku in gtins:
-                loops_by_gtin.setdefault(gtins[bin_.sku], []).append(bin_.id)
+        for loop in engine.specs.values():
+            if loop.sku in gtins:
+                loops_by_gtin.setdefault(gtins[loop.sku], []).append(loop.bin_id)
         return cls(
             engine=engine, contexts=contexts, site=config.site, committer=committer, rfid=config.rfid,
             tags=TagMap(rfid=config.rfid, loops_by_gtin=loops_by_gtin),

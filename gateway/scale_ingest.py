@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.errors import PayloadError
@@ -15,7 +17,7 @@ class ScaleIngest:
     """The topic handler for scale bins; remembers which bins changed since the last snapshot."""
 
     def __init__(
-        self, *, engine: Engine, contexts: dict[str, LoopInfo], site: str, committer: Committer,
+        self, *, engine: Engine, contexts: Mapping[str, LoopInfo], site: str, committer: Committer,
         max_clock_skew_s: float,
     ) -> None:
         self._engine = engine

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ from gateway.event_stream import EventStream
 from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
+from gateway.plant import Plant
 from gateway.rejections import Rejections
 from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
@@ -33,6 +34,7 @@ from gateway.snapshots import Snapshots
 from gateway.store import Batch, EventPrune, Store
 from rules.analytics import DAY_S
 from rules.engine import Engine
+from rules.scale_bin import BinSpec
 
 log = logging.getLogger(__name__)
 
@@ -44,40 +46,54 @@ ANDON_SLICE = 1000  # bins with new levels the Andon board looks at per event-lo
 
 @dataclass(frozen=True, slots=True)
 class Topics:
-    """What the service subscribes to, and which topic each bin's scale publishes on."""
+    """What the service subscribes to, and which bins' scales publish on a topic of their own."""
 
     subscriptions: list[str]
     own_topics: dict[str, str]  # topic → bin id, for the bins with a topic of their own
-    standard: dict[str, str]  # bin id → itself, for the bins on `<prefix>/scale/<bin id>`
 
 
-def plan_topics(config: PlantConfig) -> Topics:
+def plan_topics(config: PlantConfig, loops: Iterable[BinSpec]) -> Topics:
     """Subscribe to `<prefix>/scale/+` plus every bin topic outside it (overlaps would deliver twice)."""
     standard = f"{config.prefix}/scale/"
-    own_topics = {b.scale.topic: b.id for b in config.bins if b.scale.topic is not None}
-    on_standard = {b.id: b.id for b in config.bins if b.scale.topic is None}
+    own_topics = {spec.scale_topic: spec.bin_id for spec in loops if spec.scale_topic is not None}
     extra = sorted(t for t in own_topics if not (t.startswith(standard) and "/" not in t[len(standard):]))
     plcs = [f"{config.prefix}/plc/+/+"] if config.plcs else []
     rfid = [f"{config.prefix}/rfid/+"] if config.rfid.readers else []
-    return Topics([f"{standard}+", *extra, *plcs, *rfid], own_topics, on_standard)
+    return Topics([f"{standard}+", *extra, *plcs, *rfid], own_topics)
+
+
+class OnStandardTopic:
+    """The bins whose scales publish on `<prefix>/scale/<bin id>`, looked up in the engine rather than held in a
+    set of their own; `get` returns the configured id string, as `TopicFamily` wants."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, bin_id: str) -> str | None:
+        """The bin's id when it is a bin on the standard topic, else None."""
+        scale_bin = self._engine.get(bin_id)
+        if scale_bin is None or scale_bin.spec.scale_topic is not None:
+            return None
+        return scale_bin.spec.bin_id
 
 
 class Service:
     """The running gateway."""
 
-    def __init__(self, config: PlantConfig, *, clock: Callable[[], float] = time.time) -> None:
-        self.config = config
+    def __init__(self, plant: Plant, *, clock: Callable[[], float] = time.time) -> None:
+        self.config = config = plant.config
         self.clock = clock
         self.started_at = clock()
         self.item_config = config.items_by_sku
-        self.bin_config = config.bins_by_id
         self.supplier_config = {s.id: s for s in config.suppliers}
-        self.contexts = config.loops()
-        self.store = Store(config.storage.path, self.contexts)
-        self.engine = Engine(specs=config.bin_specs(), states=self.store.bin_states(), started_at=self.started_at)
+        topics = plan_topics(config, plant.loops)
+        self.store = Store(config.storage.path)
+        self.engine = Engine(specs=plant.loops, states=self.store.bin_states(), started_at=self.started_at)
+        self.specs = self.engine.specs  # every loop's settings, by bin id
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self.committer = Committer(store=self.store, executor=self._writer, on_committed=self._committed)
-        topics = plan_topics(config)
         self.link = MqttLink(
             settings=config.mqtt, client_id=config.client_id, subscriptions=topics.subscriptions,
             handler=self._handle, on_connected=self._republish,
@@ -86,11 +102,11 @@ class Service:
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
         self.connectors = Connectors(
-            config=config, loops=self.contexts, store=self.store, engine=self.engine,
+            config=config, loops=self.specs, store=self.store, engine=self.engine,
             rejections=self.rejections.counts, clock=clock,
         )
         self.scales = ScaleIngest(
-            engine=self.engine, contexts=self.contexts, site=config.site, committer=self.committer,
+            engine=self.engine, contexts=self.specs, site=config.site, committer=self.committer,
             max_clock_skew_s=config.ingest.max_clock_skew_s,
         )
         self.backflush = BackflushFeed(config=config, engine=self.engine, scales=self.scales)
@@ -103,30 +119,30 @@ class Service:
             topic: (scale_reading, bin_id) for topic, bin_id in topics.own_topics.items()
         }
         routes.update(self.floor.routes())
-        self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.contexts, committer=self.committer)
+        self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.specs, committer=self.committer)
         routes.update(self.rfid.routes(config.prefix))
         self.andon = AndonBoard(
             config=config, engine=self.engine, floor=self.floor, committer=self.committer,
             saved=self.store.floor.andon_colours(),
         )
-        self._adapters = adapters(config) if config.edge.in_gateway else Adapters()
+        self._adapters = adapters(config, lambda b: self.specs[b].scale_topic) if config.edge.in_gateway else Adapters()
         unknown = [
             UnknownTopic(f"{config.prefix}/scale/", "unknown_bin", "bin"),
             UnknownTopic(f"{config.prefix}/plc/", "unknown_point", "PLC point"),
             UnknownTopic(f"{config.prefix}/rfid/", "unknown_reader", "RFID reader"),
         ]
-        scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, topics.standard)
+        scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, OnStandardTopic(self.engine))
         self.ingest = Ingest(
             routes=routes, families=[scales], unknown=unknown,
             committer=self.committer, rejections=self.rejections,
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )
         self.card_actions = CardActions(
-            engine=self.engine, store=self.store, committer=self.committer, contexts=self.contexts,
+            engine=self.engine, store=self.store, committer=self.committer, contexts=self.specs,
             site=config.site, clock=clock,
         )
         self.analytics = LoopAnalytics(
-            config=config, engine=self.engine, store=self.store, committer=self.committer, contexts=self.contexts,
+            config=config, engine=self.engine, store=self.store, committer=self.committer, contexts=self.specs,
             clock=clock,
         )
         self._published: list[int] = []  # went out on MQTT, recorded with the next snapshot
@@ -135,10 +151,10 @@ class Service:
         self.snapshots = Snapshots(
             engine=self.engine, committer=self.committer, take_dirty=self.scales.take_dirty,
             rejections=self.rejections.counts, take_published=self._take_published,
-            recorded=self._in_transit.difference_update, clock=clock,
+            recorded=self._recorded, clock=clock,
         )
         self.events = EventStream(
-            read_log=self.store.events_after, newest=self.store.last_event_seq, loops=self.contexts,
+            read_log=self.store.events_after, newest=self.store.last_event_seq, loops=self.specs,
             max_queued=config.api.event_stream_max_queued,
         )
         self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
@@ -178,7 +194,7 @@ class Service:
             await asyncio.sleep(TICK_S)
             now = self.clock()
             for event in self.engine.tick(now):
-                body = event_body(event, self.contexts[event.bin_id], self.config.site)
+                body = event_body(event, self.specs[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(now)
             self.backflush.tick(now)
@@ -206,6 +222,11 @@ class Service:
     def _take_published(self) -> list[int]:
         published, self._published = self._published, []
         return published
+
+    def _recorded(self, seqs: list[int]) -> None:
+        self._in_transit.difference_update(seqs)
+        if not self._in_transit:  # a set keeps its table when emptied: 2 MB after a start of 50,000 stations
+            self._in_transit = set()
 
     async def _final_snapshot(self) -> None:
         await self.snapshots.save()

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.webhook_payload import LoopInfo
 from gateway.card_store import (
     CARDS_MIGRATION,
     STATE_SQL,
@@ -110,7 +108,7 @@ PRUNE_CHUNK = 5000  # rows per transaction: a busy plant logs ~50 events/s, prun
 class Store:
     """The service's durable state."""
 
-    def __init__(self, path: Path, contexts: Mapping[str, LoopInfo]) -> None:
+    def __init__(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = connect(path)
@@ -119,7 +117,6 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self.path = path
-        self._contexts = contexts
         self._read_lock = threading.Lock()
         self.floor = FloorReads(self._query)
 
@@ -168,7 +165,7 @@ class Store:
         body["seq"] = cur.lastrowid
         match event:
             case SignalReleased():
-                write_release(cur, event, self._contexts[event.bin_id])
+                write_release(cur, event, body)
             case SignalChanged():
                 write_change(cur, event)
             case SensorStale():

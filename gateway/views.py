@@ -29,14 +29,14 @@ def bin_out(service: Service, bin_id: str) -> BinOut | None:
     scale_bin = service.engine.get(bin_id)
     if scale_bin is None:
         return None
-    cfg = service.bin_config[bin_id]
+    cfg = scale_bin.spec
     item = service.item_config[cfg.sku]
     st = scale_bin.state
     open_row = service.store.signal(st.open_cards[0].signal_id) if st.open_cards else None
     return BinOut(
         id=bin_id, sku=cfg.sku, description=item.description, line=cfg.line, station=cfg.station,
         supplier=item.supplier, container_qty=cfg.container_qty, cards=cfg.cards,
-        reorder_point=cfg.reorder_point, reset_point=cfg.reset, capacity_pieces=cfg.capacity,
+        reorder_point=cfg.reorder_point, reset_point=cfg.reset_point, capacity_pieces=cfg.capacity_pieces,
         pieces=st.pieces, weight_g=st.weight_g, level_pct=scale_bin.level_pct, stale=st.stale,
         last_reading_at=iso(st.last_ts), armed=st.depth < cfg.cards and scale_bin.open_cards < cfg.cards,
         open_cards=scale_bin.open_cards, open_signal=signal_out(open_row) if open_row else None,
@@ -48,7 +48,7 @@ def loop_out(service: Service, bin_id: str) -> LoopOut | None:
     scale_bin = service.engine.get(bin_id)
     if scale_bin is None:
         return None
-    cfg = service.bin_config[bin_id]
+    cfg = scale_bin.spec
     item = service.item_config[cfg.sku]
     supplier = service.supplier_config.get(item.supplier) if item.supplier else None
     st = scale_bin.state
@@ -61,8 +61,9 @@ def loop_out(service: Service, bin_id: str) -> LoopOut | None:
     return LoopOut(
         id=bin_id, sku=cfg.sku, description=item.description, line=cfg.line, station=cfg.station,
         supplier=item.supplier, lead_time_h=supplier.lead_time_h if supplier else None,
-        container_qty=cfg.container_qty, cards=cfg.cards, reorder_point=cfg.reorder_point, reset_point=cfg.reset,
-        safety_stock=cfg.safety_stock, capacity_pieces=cfg.capacity, pieces=st.pieces, level_pct=scale_bin.level_pct,
+        container_qty=cfg.container_qty, cards=cfg.cards, reorder_point=cfg.reorder_point,
+        reset_point=cfg.reset_point, safety_stock=cfg.safety_stock, capacity_pieces=cfg.capacity_pieces,
+        pieces=st.pieces, level_pct=scale_bin.level_pct,
         stale=st.stale, urgent=st.pieces is not None and st.pieces <= cfg.safety_stock, stockout=st.pieces == 0,
         open_cards=scale_bin.open_cards, card_states=cards,
     )

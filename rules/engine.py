@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
 from rules.cards import Action, Refusal
@@ -14,6 +14,27 @@ from rules.scale_bin import BinSpec, BinState, Reading, ScaleBin, Verdict
 
 class UnknownBinError(KeyError):
     """A reading named a bin the plant does not have."""
+
+
+class Specs(Mapping[str, BinSpec]):
+    """The plant's bins' specs by bin id: a view of the engine's bins, not a dict of its own."""
+
+    __slots__ = ("_bins",)
+
+    def __init__(self, bins: dict[str, ScaleBin]) -> None:
+        self._bins = bins
+
+    def __getitem__(self, bin_id: str) -> BinSpec:
+        return self._bins[bin_id].spec
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._bins)
+
+    def __len__(self) -> int:
+        return len(self._bins)
+
+    def __contains__(self, bin_id: object) -> bool:
+        return bin_id in self._bins
 
 
 class Engine:
@@ -34,6 +55,11 @@ class Engine:
         self._seconds: list[int] = []  # the keys of `_due`, as a heap
         for bin_id, b in self._bins.items():
             self._file(bin_id, b.next_tick_at(started_at))
+
+    @property
+    def specs(self) -> Specs:
+        """Every bin's spec by bin id, in plant order."""
+        return Specs(self._bins)
 
     def __iter__(self) -> Iterator[ScaleBin]:
         return iter(self._bins.values())

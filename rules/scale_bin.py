@@ -26,7 +26,9 @@ NO_EVENTS: tuple[Event, ...] = ()
 # which is 0.1 s of start-up with 50,000 loops.
 @dataclass(slots=True)
 class BinSpec:
-    """What the plant configured for one bin (kanban loop) with a scale; never changed once built."""
+    """What the plant configured for one bin (kanban loop) with a scale; never changed once built. The one
+    record of a loop's settings the running service keeps: the rules, event bodies, the API and the connectors
+    all read this one."""
 
     bin_id: str
     unit_weight_g: float
@@ -44,6 +46,18 @@ class BinSpec:
     safety_stock: int = 0
     receive_tolerance: float = 0.25  # a refill is a rise within this fraction of a whole container
     receive_by_scale: bool = True
+    # Where the loop is and what it holds: completes event bodies, which name only the bin.
+    sku: str = ""
+    line: str = ""
+    station: str = ""
+    supplier: str | None = None  # the item's supplier
+    scale_topic: str | None = None  # None: the scale publishes on the plant's standard scale topic
+    predictive_margin_h: float | None = None  # set: release the next card early (docs/ANALYTICS.md)
+
+    @property
+    def quantity(self) -> int:
+        """Pieces a card stands for: one container."""
+        return self.container_qty
 
     @property
     def max_gross_g(self) -> float:

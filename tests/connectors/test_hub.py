@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from connectors.hub import Connectors
-from connectors.webhook_payload import LoopInfo
 from gateway.config import PlantConfig
 from gateway.messages import event_body
 from gateway.store import Batch, Store
 from rules.engine import Engine
 from rules.events import SensorStale, SignalReleased
+from tests.loops import loop_info
 
-CTX = LoopInfo(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)
+CTX = loop_info(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)
 
 
 def plant(tmp_path: Path) -> PlantConfig:
@@ -47,7 +47,7 @@ def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, An
     """Start the connectors, feed `fed`, wait until the outbox is caught up; the outbox's keys."""
     engine = Engine(specs=config.bin_specs(), started_at=0.0)
     connectors = Connectors(
-        config=config, loops=config.loops(), store=store, engine=engine, rejections={}, clock=lambda: 5000.0
+        config=config, loops=engine.specs, store=store, engine=engine, rejections={}, clock=lambda: 5000.0
     )
     assert connectors.outbox is not None
 
@@ -72,7 +72,7 @@ def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, An
 
 def test_new_outbox_starts_now_and_a_restart_feeds_what_was_committed_but_not_fed(tmp_path: Path) -> None:
     config = plant(tmp_path)
-    store = Store(config.storage.path, {"B1": CTX})
+    store = Store(config.storage.path)
     commit(store, 2, first=1)  # seq 1-3: before the outbox existed, not sent
     assert keys_after_running(config, store, []) == []
 
@@ -85,10 +85,10 @@ def test_new_outbox_starts_now_and_a_restart_feeds_what_was_committed_but_not_fe
 
 def test_without_consumers_the_event_log_waits_for_nothing(tmp_path: Path) -> None:
     config = plant(tmp_path).model_copy(update={"suppliers": []})
-    store = Store(config.storage.path, {"B1": CTX})
+    store = Store(config.storage.path)
+    engine = Engine(specs=config.bin_specs(), started_at=0.0)
     connectors = Connectors(
-        config=config, loops=config.loops(), store=store, engine=Engine(specs=config.bin_specs(), started_at=0.0),
-        rejections={}, clock=lambda: 5000.0,
+        config=config, loops=engine.specs, store=store, engine=engine, rejections={}, clock=lambda: 5000.0,
     )
     assert connectors.outbox is None
     assert connectors.fed_seq == sys.maxsize  # pruning of the event log is held back by nothing

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from connectors.influx_points import Level, LevelFilter, event_point, measurement_of
 from connectors.line_protocol import line
-from connectors.webhook_payload import LoopInfo
+from tests.loops import loop_info
 
-LOOPS = {"B1": LoopInfo(sku="BOLT", quantity=100, supplier="acme", line="L1", station="S1")}
+LOOPS = {"B1": loop_info(sku="BOLT", quantity=100, supplier="acme", line="L1", station="S1")}
 
 
 def level(pct: float, ts: float, *, stale: bool = False) -> Level:

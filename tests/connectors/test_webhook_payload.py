@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from connectors.webhook_payload import LoopInfo, encode, headers, supplier_of, wants, webhook_body
+from connectors.webhook_payload import encode, headers, supplier_of, wants, webhook_body
+from tests.loops import loop_info
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "WEBHOOKS.md"
-LOOPS = {"B1": LoopInfo(sku="BOLT", quantity=100, supplier="acme", line="L1", station="S1")}
+LOOPS = {"B1": loop_info(sku="BOLT", quantity=100, supplier="acme", line="L1", station="S1")}
 Verify = Callable[..., bool]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gateway.andon_board import CHANGES_PER_COMMIT, AndonBoard
 from gateway.config import load_config
+from gateway.plant import Plant
 from gateway.service import Service
 from rules.andon import Colour
 
@@ -26,7 +27,7 @@ def board(
 ) -> AndonBoard:
     path = tmp_path / "plant.yaml"
     path.write_text(PLANT.format(db=tmp_path / "state.db"))
-    service = Service(load_config(path, env={}))
+    service = Service(Plant.of(load_config(path, env={})))
     return AndonBoard(
         config=service.config, engine=service.engine, floor=service.floor, committer=service.committer,
         saved=saved, max_changes=max_changes,

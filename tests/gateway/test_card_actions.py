@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from connectors.webhook_payload import LoopInfo
 from gateway.card_actions import ActionRequest, CardActions, TransitionRefusedError
 from gateway.committer import Committer
 from gateway.store import Batch, Store
@@ -16,25 +15,26 @@ from rules.cards import Action
 from rules.engine import Engine
 from rules.events import SignalReleased
 from rules.scale_bin import BinSpec, Reading
+from tests.loops import logged, loop_info
 
 CTX = {
-    "B1": LoopInfo(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
-    "GONE": LoopInfo(sku="A", line="L1", station="S9", supplier="acme", quantity=100),
+    "B1": loop_info(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
+    "GONE": loop_info(sku="A", line="L1", station="S9", supplier="acme", quantity=100),
 }
 SPEC = BinSpec(bin_id="B1", unit_weight_g=10.0, tare_g=0.0, container_qty=100, cards=1, reorder_point=30,
                reset_point=60, capacity_pieces=100)
 
 
 def run(tmp_path: Path, requests: list[ActionRequest]) -> tuple[list[object], Store]:
-    store = Store(tmp_path / "s.db", CTX)
-    store.write(Batch(events=[(SignalReleased("GONE", "GONE-1", 1, 1.0, 10, "scale"), {})]))
+    store = Store(tmp_path / "s.db")
+    store.write(Batch(events=[logged(SignalReleased("GONE", "GONE-1", 1, 1.0, 10, "scale"), CTX["GONE"])]))
     engine = Engine(specs=[SPEC], started_at=0.0)
     _, events = engine.on_reading("B1", Reading(200.0, 5.0), 5.0)  # 20 pieces: B1-1 released
 
     async def scenario() -> list[object]:
         committer = Committer(store=store, executor=ThreadPoolExecutor(max_workers=1), on_committed=lambda b: None)
         task = asyncio.create_task(committer.run())
-        committer.stage_event(events[0], {}, engine.state_copy("B1"))
+        committer.stage_event(*logged(events[0], CTX["B1"]), engine.state_copy("B1"))
         await committer.commit()
         actions = CardActions(engine=engine, store=store, committer=committer, contexts=CTX, site="s",
                               clock=lambda: 10.0)

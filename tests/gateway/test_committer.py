@@ -8,14 +8,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.store import Store
 from rules.cards import Card
 from rules.events import SignalReleased
 from rules.scale_bin import BinState
+from tests.loops import logged, loop_info
 
-CTX = {"B1": LoopInfo(sku="A", line="L1", station="S1", supplier=None, quantity=100)}
+CTX = {"B1": loop_info(sku="A", line="L1", station="S1", supplier=None, quantity=100)}
 
 
 def committed_signals(db: Path) -> list[str]:
@@ -26,7 +26,7 @@ def committed_signals(db: Path) -> list[str]:
 def run_scenario(tmp_path: Path, *, held_first: bool) -> tuple[list[tuple[str, bool]], list[list[str]]]:
     """Stage (optionally) a signal with a held ack, then two plain acks, while the writer is blocked."""
     db = tmp_path / "state.db"
-    store = Store(db, CTX)
+    store = Store(db)
     writer = ThreadPoolExecutor(max_workers=1)
     gate = threading.Event()
     sent: list[tuple[str, bool]] = []  # (ack, whether the blocked write had been released by then)
@@ -43,7 +43,7 @@ def run_scenario(tmp_path: Path, *, held_first: bool) -> tuple[list[tuple[str, b
         if held_first:
             event = SignalReleased("B1", "B1-1", 1, 1.0, 25, "scale")
             card = Card(1, "B1-1", "released", 1.0)
-            committer.stage_event(event, {"type": event.kind}, BinState(depth=1, open_cards=(card,)))
+            committer.stage_event(*logged(event, CTX["B1"]), BinState(depth=1, open_cards=(card,)))
             committer.ack(lambda: ack("causing"), held=True)
         else:
             committer.stage_snapshot({"B1": BinState(pieces=80)}, {}, [], 1.0)
@@ -73,7 +73,7 @@ def test_a_snapshot_being_written_does_not_hold_plain_acks(tmp_path: Path) -> No
 
 def test_commit_returns_only_once_the_staged_event_is_in_the_database(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    store = Store(db, CTX)
+    store = Store(db)
     writer = ThreadPoolExecutor(max_workers=1)
     gate = threading.Event()
     seen: list[list[str]] = []
@@ -83,7 +83,7 @@ def test_commit_returns_only_once_the_staged_event_is_in_the_database(tmp_path: 
         task = asyncio.create_task(committer.run())
         writer.submit(gate.wait)  # a slow disk: the commit cannot finish before the gate opens
         event = SignalReleased("B1", "B1-1", 1, 1.0, 25, "scale")
-        committer.stage_event(event, {"type": event.kind})
+        committer.stage_event(*logged(event, CTX["B1"]))
         waiting = asyncio.create_task(committer.commit())
         await asyncio.sleep(0.05)
         assert not waiting.done()

@@ -116,7 +116,7 @@ def test_example_plant_bin_specs_and_topics() -> None:
     assert (m8.debounce_readings, m8.debounce_s) == (3, 2.0)
     assert specs["L1-S2-CLIP"].capacity_pieces == 200  # 2 cards of 100
     assert specs["L2-S3-CLIP"].stale_after_s == 120
-    topics = {b.id: config.scale_topic(b) for b in config.bins}
+    topics = {b.id: config.scale_topic(b.id, b.scale.topic) for b in config.bins}
     assert topics["L1-S1-M8X20"] == "kanban/demo-plant/scale/L1-S1-M8X20"
     assert topics["L2-S3-CLIP"] == "tele/tasmota-hx711-7/SENSOR"
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from connectors.webhook_payload import LoopInfo
 from gateway.event_stream import KEEPALIVE, EventStream, Wanted
 from gateway.store import Batch, EventPrune, Store
 from rules.events import Event, SensorRecovered, SensorStale
+from tests.loops import loop_info
 
 Stream = AsyncIterator[bytes]
 LOOPS = {
-    "B1": LoopInfo(sku="A", quantity=100, supplier=None, line="L1", station="S1"),
-    "B2": LoopInfo(sku="A", quantity=100, supplier=None, line="L2", station="S2"),
+    "B1": loop_info(sku="A", quantity=100, supplier=None, line="L1", station="S1"),
+    "B2": loop_info(sku="A", quantity=100, supplier=None, line="L2", station="S2"),
 }
 Message = tuple[str | None, str, dict[str, Any]]
 
@@ -101,7 +101,7 @@ def in_loop(loop: asyncio.AbstractEventLoop, publish: Callable[[list[dict[str, A
 
 
 def run(tmp_path: Path, scenario: Callable[[Store], Coroutine[Any, Any, None]]) -> None:
-    store = Store(tmp_path / "state.db", {})
+    store = Store(tmp_path / "state.db")
     try:
         asyncio.run(scenario(store))
     finally:

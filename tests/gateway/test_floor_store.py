@@ -26,24 +26,24 @@ def test_first_schema_database_is_migrated_keeping_its_alarms(tmp_path: Path) ->
         conn.executescript(_MIGRATIONS[0])
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
         conn.execute("INSERT INTO alarms (bin_id, kind, status, raised_at) VALUES ('B1', 'sensor_stale', 'active', 5)")
-    store = Store(path, {})
+    store = Store(path)
     try:
         assert version(path) == SCHEMA_VERSION
         [alarm] = store.floor.open_alarms()
         assert (alarm.subject, alarm.kind, alarm.status, alarm.raised_at) == ("B1", "sensor_stale", "active", 5.0)
     finally:
         store.close()
-    Store(path, {}).close()  # opening again migrates nothing
+    Store(path).close()  # opening again migrates nothing
     assert version(path) == SCHEMA_VERSION
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
-    Store(path, {}).close()
+    Store(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer"):
-        Store(path, {})
+        Store(path)
 
 
 def write(store: Store, *events: object, **states: object) -> list[dict[str, object]]:
@@ -55,7 +55,7 @@ def write(store: Store, *events: object, **states: object) -> list[dict[str, obj
 
 
 def test_alarm_lifecycle_and_states_round_trip(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", {})
+    store = Store(tmp_path / "s.db")
     try:
         [raised] = write(
             store, AlarmRaised(subject="S1", alarm_kind="wip_limit", ts=1.0, detail="WIP 12 >= 10"),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from connectors.webhook_payload import LoopInfo
 from gateway.analytics import LoopAnalytics
 from gateway.committer import Committer
 from gateway.config import PlantConfig
@@ -17,9 +16,10 @@ from rules.analytics import DAY_S, HOUR_S
 from rules.engine import Engine
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState, Reading
+from tests.loops import logged, loop_info
 
 D0 = 20_000 * DAY_S  # midnight UTC
-CTX = {"B1": LoopInfo(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)}
+CTX = {"B1": loop_info(sku="BOLT", line="L1", station="S1", supplier="acme", quantity=100)}
 
 
 def plant(tmp_path: Path) -> PlantConfig:
@@ -37,7 +37,7 @@ def plant(tmp_path: Path) -> PlantConfig:
 @pytest.fixture
 def analytics(tmp_path: Path) -> LoopAnalytics:
     config = plant(tmp_path)
-    store = Store(config.storage.path, CTX)
+    store = Store(config.storage.path)
     # Four days of hourly samples, 5 pieces an hour, 50 pieces in the bin.
     rows = [("B1", D0 + h * HOUR_S, 5 * h, 50) for h in range(96)]
     events = []
@@ -47,7 +47,7 @@ def analytics(tmp_path: Path) -> LoopAnalytics:
             SignalReleased("B1", f"B1-{n}", 1, released, 30, "scale"),
             SignalChanged("B1", f"B1-{n}", 1, released + wait_h * HOUR_S, "signal_received", "api"),
         ]
-    store.write(Batch(events=[(e, {}) for e in events], samples=rows))
+    store.write(Batch(events=[logged(e, CTX["B1"]) for e in events], samples=rows))
     engine = Engine(specs=config.bin_specs(), states={"B1": BinState(consumed=5 * 96)}, started_at=D0)
     engine.on_reading("B1", Reading(50 * 10.0, D0 + 96 * HOUR_S), D0 + 96 * HOUR_S)  # 50 pieces, no tare
     committer = Committer(store=store, executor=ThreadPoolExecutor(max_workers=1), on_committed=lambda batch: None)
@@ -90,8 +90,8 @@ def test_sampling_many_loops_commits_them_in_slices(tmp_path: Path) -> None:
         "bins": [{"id": b, "sku": "BOLT", "line": "L1", "station": "S1", "container_qty": 100, "reorder_point": 30}
                  for b in ids],
     })
-    contexts = {b: LoopInfo(sku="BOLT", line="L1", station="S1", supplier=None, quantity=100) for b in ids}
-    store = Store(config.storage.path, contexts)
+    contexts = {b: loop_info(sku="BOLT", line="L1", station="S1", supplier=None, quantity=100) for b in ids}
+    store = Store(config.storage.path)
     engine = Engine(specs=config.bin_specs(), states={b: BinState(pieces=i) for i, b in enumerate(ids)},
                     started_at=D0)
     writer = ThreadPoolExecutor(max_workers=1)

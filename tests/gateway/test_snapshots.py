@@ -7,7 +7,6 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.snapshots import Snapshots
 from gateway.store import Batch, Store
@@ -15,6 +14,7 @@ from rules.cards import Card
 from rules.engine import Engine
 from rules.events import SignalReleased
 from rules.scale_bin import BinSpec, BinState
+from tests.loops import logged
 
 BINS = [f"B{i}" for i in range(2_300)]
 SLICE = 500
@@ -29,8 +29,7 @@ def spec(bin_id: str) -> BinSpec:
 
 def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_of_it(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    contexts = {b: LoopInfo(sku="A", line="L1", station="S1", supplier=None, quantity=100) for b in [*BINS, "X"]}
-    store = Store(db, contexts)
+    store = Store(db)
     with sqlite3.connect(db) as conn:  # three events that went out on MQTT, to be recorded as published
         conn.executemany("INSERT INTO events (kind, bin_id, ts, body) VALUES ('x', 'B0', 0, '{}')", [()] * 3)
     engine = Engine(specs=[spec(b) for b in BINS], states={b: BinState(pieces=i) for i, b in enumerate(BINS)},
@@ -56,7 +55,7 @@ def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_o
         saving = asyncio.create_task(snapshots.save())
         await first_slice.wait()
         event = SignalReleased("X", "X-1", 1, 1.0, 25, "scale")  # a loop outside the snapshot
-        committer.stage_event(event, {"type": event.kind}, BinState(open_cards=(Card(1, "X-1", "released", 1.0),)))
+        committer.stage_event(*logged(event), BinState(open_cards=(Card(1, "X-1", "released", 1.0),)))
         await committer.commit()
         assert not saving.done()  # the signal is durable before the snapshot has finished
         await saving

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 
-from connectors.webhook_payload import LoopInfo
 from gateway.card_store import IdempotentAnswer, SignalQuery
 from gateway.store import PRUNE_CHUNK, Batch, EventPrune, Store, StoreError
 from rules.cards import Card
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
+from tests.loops import logged, loop_info
 
 CTX = {
-    "B1": LoopInfo(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
-    "B2": LoopInfo(sku="A", line="L2", station="S1", supplier="wh", quantity=50),
+    "B1": loop_info(sku="A", line="L1", station="S1", supplier="acme", quantity=100),
+    "B2": loop_info(sku="A", line="L2", station="S1", supplier="wh", quantity=50),
 }
 
 # The schema as version 1 created it, with what a running plant had stored.
@@ -63,7 +64,7 @@ def v1_database(tmp_path: Path) -> Path:
 
 
 def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
-    store = Store(v1_database(tmp_path), CTX)
+    store = Store(v1_database(tmp_path))
     states = store.bin_states()
     assert (states["B1"].depth, states["B1"].open_cards) == (1, (Card(1, "B1-2", "released", 50.0),))
     assert (states["B1"].signals_released, states["B1"].pieces) == (2, 25)
@@ -77,26 +78,26 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     assert store.rejection_counts() == {"invalid_json": 3}
     store.close()
     # Opening it again changes nothing.
-    again = Store(tmp_path / "v1.db", CTX)
+    again = Store(tmp_path / "v1.db")
     assert again.bin_states() == states
     again.close()
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
-    Store(db, CTX).close()
+    Store(db).close()
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.close()
     with pytest.raises(StoreError, match="schema 99"):
-        Store(db, CTX)
+        Store(db)
 
 
 def test_transitions_and_the_idempotent_answer_are_written_with_their_events(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", CTX)
+    store = Store(tmp_path / "s.db")
     card = Card(1, "B1-1", "released", 5.0)
     release = SignalReleased("B1", "B1-1", 1, 5.0, 20, "scale", urgent=True)
-    store.write(Batch(events=[(release, {})], states={"B1": BinState(depth=1, open_cards=(card,))}))
+    store.write(Batch(events=[logged(release, CTX["B1"])], states={"B1": BinState(depth=1, open_cards=(card,))}))
     ship = SignalChanged("B1", "B1-1", 1, 6.0, "signal_shipped", "acme", pieces=18, quantity=100, asn="ASN-1")
     answer = IdempotentAnswer("k-1", "POST /api/v1/signals/B1-1/ship", "B1-1", 6.0)
     store.write(Batch(events=[(ship, {})], answers=[answer]))
@@ -114,10 +115,10 @@ def test_transitions_and_the_idempotent_answer_are_written_with_their_events(tmp
 
 
 def test_signal_queries_filter_and_page_by_cursor(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", CTX)
+    store = Store(tmp_path / "s.db")
     events = [SignalReleased(bin_id, f"{bin_id}-{n}", 1, float(n), 0, "scale") for n in range(1, 6)
               for bin_id in ("B1", "B2")]
-    store.write(Batch(events=[(e, {}) for e in events]))
+    store.write(Batch(events=[logged(e, CTX[e.bin_id]) for e in events]))
     assert [s["id"] for s in store.signals(SignalQuery(supplier="wh", limit=3))] == ["B2-5", "B2-4", "B2-3"]
     assert [s["id"] for s in store.signals(SignalQuery(line="L1", since=4.0))] == ["B1-5", "B1-4"]
     page = store.signals(SignalQuery(limit=3, before=(4.0, "B1-4")))
@@ -128,22 +129,24 @@ def test_signal_queries_filter_and_page_by_cursor(tmp_path: Path) -> None:
 
 
 def test_old_events_leave_the_log_only_once_published_and_taken_by_the_connectors(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", CTX)
+    store = Store(tmp_path / "s.db")
     releases = [SignalReleased("B1", f"B1-{i}", 1, float(i), 20, "scale") for i in range(1, 7)]
-    store.write(Batch(events=[(e, {}) for e in releases]))  # seqs 1..6 at ts 1..6
+    store.write(Batch(events=[logged(e, CTX["B1"]) for e in releases]))  # seqs 1..6 at ts 1..6
     store.write(Batch(published=[1, 2, 3, 5, 6]))  # seq 4 never went out on MQTT
 
     store.write(Batch(prune_events=EventPrune(before=6.0, up_to=5)))
     # 1-3 and 5 go; 4 waits for MQTT, 6 is recent enough (and beyond what the connectors took).
     assert [seq for seq, _ in store.events_after(0, 100)] == [4, 6]
-    assert store.unpublished_events() == [(4, "B1", "{}")]
+    assert [(seq, bin_id, json.loads(raw)["signal_id"]) for seq, bin_id, raw in store.unpublished_events()] == [
+        (4, "B1", "B1-4")
+    ]
     store.close()
 
 
 def test_pruning_deletes_a_bounded_chunk_per_transaction(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db", CTX)
+    store = Store(tmp_path / "s.db")
     count = PRUNE_CHUNK + 10
-    store.write(Batch(events=[(SignalReleased("B1", f"B1-{i}", 1, 1.0, 20, "scale"), {}) for i in range(count)]))
+    store.write(Batch(events=[logged(SignalReleased("B1", f"B1-{i}", 1, 1.0, 20, "scale")) for i in range(count)]))
     store.write(Batch(published=list(range(1, count + 1))))
     prune = EventPrune(before=2.0, up_to=sys.maxsize)
     store.write(Batch(prune_events=prune))
@@ -151,6 +154,6 @@ def test_pruning_deletes_a_bounded_chunk_per_transaction(tmp_path: Path) -> None
     store.write(Batch(prune_events=prune))
     assert store.events_after(0, count) == []
     assert store.last_event_seq() == count  # the newest seq ever given, though the log is empty
-    store.write(Batch(events=[(SignalReleased("B1", "B1-x", 1, 3.0, 20, "scale"), {})]))
+    store.write(Batch(events=[logged(SignalReleased("B1", "B1-x", 1, 3.0, 20, "scale"))]))
     assert [seq for seq, _ in store.events_after(0, 10)] == [count + 1]
     store.close()

@@ -29,7 +29,9 @@ async def stream_events(
 ) -> StreamingResponse:
     """Every committed event once its commit is done; with `Last-Event-ID` (or `after`) first those missed."""
     start = last_event_id if last_event_id is not None else after
-    known_lines = {b.line for b in service.config.bins} | {s.line for s in service.config.stations} if lines else ()
+    known_lines = (
+        {spec.line for spec in service.specs.values()} | {s.line for s in service.config.stations} if lines else ()
+    )
     wanted = Wanted(types=_known("type", "event type", types, EVENT_TYPES),
                     lines=_known("line", "line", lines, known_lines))
     return StreamingResponse(
