@@ -12,11 +12,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.parse_ahead import ParseAhead
+from gateway.load_ahead import LoadAhead
 
 if TYPE_CHECKING:
-    from gateway.config import PlantConfig
-    from gateway.yaml_source import Located
+    from gateway.config import ConfigError, PlantConfig
 
 EXIT_CONFIG = 1
 EXIT_RUNTIME = 2
@@ -54,20 +53,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(path: Path, parsed: Located | None = None) -> PlantConfig | None:
-    # Imported here so that `run` can start parsing the plant file before the service's modules load.
+def _load(path: Path) -> PlantConfig | None:
+    # Imported here so that `run` can start loading the plant file before the service's modules load.
     from gateway.config import ConfigError, load_config
 
     gc.disable()  # a big plant file allocates hundreds of thousands of objects and frees none of them
     try:
-        return load_config(path, parsed=parsed)
+        return load_config(path)
     except ConfigError as exc:
-        for issue in exc.issues:
-            print(issue, file=sys.stderr)
-        print(f"{path}: {len(exc.issues)} error(s)", file=sys.stderr)
+        _report(path, exc)
         return None
     finally:
         gc.enable()
+
+
+def _report(path: Path, exc: ConfigError) -> None:
+    for issue in exc.issues:
+        print(issue, file=sys.stderr)
+    print(f"{path}: {len(exc.issues)} error(s)", file=sys.stderr)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -83,21 +86,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    ahead = ParseAhead(args.config)  # overlaps the imports below
+    ahead = LoadAhead(args.config)  # overlaps the imports below
     # httpx imports its command-line client whenever click and rich happen to be installed (rich comes with
     # the demo's broker): 3 MB of modules the service never uses.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    from gateway.config import ConfigError
     from gateway.plant import Plant
     from gateway.service import Service
 
-    config = _load(args.config, ahead.result())
-    if config is None:
+    plant = ahead.result()
+    if isinstance(plant, ConfigError):
+        _report(args.config, plant)
         return EXIT_CONFIG
-    gc.disable()
-    plant = Plant.of(config)
-    del config  # its bins go before the service builds the loops' state in their place (gateway/plant.py)
+    if plant is None:
+        config = _load(args.config)
+        if config is None:
+            return EXIT_CONFIG
+        plant = Plant.of(config)
+        del config  # its bins go before the service builds the loops' state in their place
 
     def start(stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+        gc.disable()
         service = Service(plant)
         # What start-up built lives as long as the process: keep it out of every later collection.
         gc.freeze()

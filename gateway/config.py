@@ -34,7 +34,7 @@ from gateway.floor_config import (
     point_refs,
 )
 from gateway.rfid_config import RfidConfig, rfid_problems
-from gateway.yaml_source import Located, Path_, load_yaml
+from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
 
 
@@ -300,20 +300,18 @@ class ConfigError(Exception):
         self.issues = issues
         super().__init__("\n".join(str(issue) for issue in issues))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[ConfigIssue]]]:
+        return ConfigError, (self.issues,)  # sent back by the child that loads the file (`gateway.load_ahead`)
 
-def load_config(
-    path: Path | str, env: Mapping[str, str] | None = None, *, parsed: Located | None = None
-) -> PlantConfig:
-    """Read and validate a plant file, or raise `ConfigError` with every problem in it. `parsed`: the file as
-    already parsed elsewhere (`gateway.parse_ahead`), with the same environment."""
+
+def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> PlantConfig:
+    """Read and validate a plant file, or raise `ConfigError` with every problem in it."""
     file = str(path)
-    located = parsed
-    if located is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
-        located = load_yaml(text, os.environ if env is None else env)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
+    located = load_yaml(text, os.environ if env is None else env)
     problems: list[tuple[Path_, str]] = [(i.path, i.reason) for i in located.issues]
     lines = {i.path: i.line for i in located.issues}
     config: PlantConfig | None = None

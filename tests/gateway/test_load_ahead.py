@@ -1,9 +1,8 @@
-"""`kanban-edge run` parses the plant file in a child process while it imports the service: the result and
-every error message must be the same as parsing in the process."""
+"""`kanban-edge run` loads the plant file in a child process while it imports the service: the plant and
+every error message must be the same as loading it in the process."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_config
-from gateway.parse_ahead import ParseAhead
-from gateway.yaml_source import load_yaml
+from gateway.load_ahead import LoadAhead
+from gateway.plant import Plant
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "example-plant.yaml"
@@ -35,17 +34,25 @@ bins:
 """
 
 
-def issues_of(path: Path, **kwargs: object) -> list[str]:
+def issues_of(path: Path) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_config(path, **kwargs)  # type: ignore[arg-type]
+        load_config(path)
     return [str(issue) for issue in caught.value.issues]
 
 
-def test_the_child_parses_to_the_same_data_as_this_process() -> None:
-    parsed = ParseAhead(EXAMPLE).result()
-    assert parsed is not None
-    assert parsed.data == load_yaml(EXAMPLE.read_text(), os.environ).data
-    assert load_config(EXAMPLE, parsed=parsed) == load_config(EXAMPLE)
+def issues_from_the_child(path: Path) -> list[str]:
+    loaded = LoadAhead(path).result()
+    assert isinstance(loaded, ConfigError)
+    return [str(issue) for issue in loaded.issues]
+
+
+def test_the_child_loads_the_same_plant_as_this_process() -> None:
+    loaded = LoadAhead(EXAMPLE).result()
+    assert isinstance(loaded, Plant)
+    here = Plant.of(load_config(EXAMPLE))
+    assert loaded == here
+    assert loaded.loops  # the example has bins, carried over with every setting
+    assert loaded.config.bins == []
 
 
 @pytest.mark.parametrize("text", [BAD_PLAIN, BAD_ANCHORED], ids=["plain", "anchored"])
@@ -54,12 +61,12 @@ def test_errors_name_the_same_lines(tmp_path: Path, text: str) -> None:
     plant.write_text(text)
     expected = issues_of(plant)
     assert expected  # the file is bad
-    assert issues_of(plant, parsed=ParseAhead(plant).result()) == expected
+    assert issues_from_the_child(plant) == expected
 
 
-def test_an_unreadable_file_is_left_to_this_process_which_says_why(tmp_path: Path) -> None:
+def test_an_unreadable_file_is_reported_as_in_this_process(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.yaml"
-    assert ParseAhead(missing).result() is None
+    assert issues_from_the_child(missing) == issues_of(missing)
     assert issues_of(missing)[0].startswith(f"{missing}:1: cannot read file:")
 
 
