@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -83,7 +83,7 @@ class Committer:
         await done
 
     def stage_snapshot(
-        self, states: dict[str, BinState], rejections: dict[str, int], published: list[int], now: float
+        self, states: dict[str, BinState], rejections: dict[str, int], published: Sequence[int], now: float
     ) -> None:
         """Add a periodic snapshot (levels, counters, what went out on MQTT) to the next transaction."""
         self._batch.states.update(states)

@@ -9,7 +9,7 @@ its transaction with at most one slice instead of queueing behind the whole snap
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gateway.committer import Committer
 from rules.engine import Engine
@@ -23,8 +23,8 @@ class Snapshots:
 
     def __init__(
         self, *, engine: Engine, committer: Committer, take_dirty: Callable[[], set[str]],
-        rejections: dict[str, int], take_published: Callable[[], list[int]],
-        recorded: Callable[[list[int]], None], clock: Callable[[], float], slice_bins: int = SLICE,
+        rejections: dict[str, int], take_published: Callable[[], Sequence[int]],
+        recorded: Callable[[Sequence[int]], None], clock: Callable[[], float], slice_bins: int = SLICE,
     ) -> None:
         self._engine = engine
         self._committer = committer
