@@ -61,8 +61,8 @@ class LoopAnalytics:
         span = 4 * self._config.half_life_h * 3600.0
         kept = int(span / self._config.sample_interval_s) + 2
         self._recent: dict[str, deque[Sample]] = {
-            b.bin_id: deque(store.samples(b.bin_id, clock() - span), maxlen=kept)
-            for b in self._bins.values() if b.predictive_margin_h is not None
+            b.spec.bin_id: deque(store.samples(b.spec.bin_id, clock() - span), maxlen=kept)
+            for b in engine if b.spec.predictive_margin_h is not None
         }
 
     async def run(self) -> None:

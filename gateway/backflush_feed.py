@@ -29,7 +29,7 @@ class BackflushFeed:
 
     def __init__(self, *, config: PlantConfig, engine: Engine, scales: ScaleIngest) -> None:
         self._rules = Backflush(consumptions(config.stations))
-        self._bins = {bin_id: spec for bin_id, spec in engine.specs.items() if bin_id in self._rules.bins}
+        self._bins = {bin_id: engine.specs[bin_id] for bin_id in sorted(self._rules.bins) if bin_id in engine.specs}
         self._engine = engine
         self._scales = scales
 

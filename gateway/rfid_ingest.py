@@ -70,9 +70,9 @@ class RfidIngest:
         """The handler for a plant's readers, tags mapped by EPC and by the GTINs of its items."""
         gtins = {item.sku: item.gtin14 for item in config.items if item.gtin14}
         loops_by_gtin: dict[str, list[str]] = {}
-        for loop in engine.specs.values():
-            if loop.sku in gtins:
-                loops_by_gtin.setdefault(gtins[loop.sku], []).append(loop.bin_id)
+        for scale_bin in engine if gtins else ():
+            if (gtin := gtins.get(scale_bin.spec.sku)) is not None:
+                loops_by_gtin.setdefault(gtin, []).append(scale_bin.spec.bin_id)
         return cls(
             engine=engine, contexts=contexts, site=config.site, committer=committer, rfid=config.rfid,
             tags=TagMap(rfid=config.rfid, loops_by_gtin=loops_by_gtin),
