@@ -12,8 +12,9 @@ signal committed behind it waits little), and the first start of a large plant s
 over a few ticks instead of holding them all in memory at once.
 
 The board is laid out for plants of tens of thousands of stations: stations are numbered and held in
-parallel lists (line, name, colour, where its bins start), and the bins in one list ordered by station,
-so a station costs a few pointers rather than a key string, a tuple and an entry in several dicts.
+parallel lists (line, name, colour, where its bins start), and per-bin state is in arrays indexed by the
+bin's number in the plant, so a station or a bin costs a few pointers or ints rather than a key string, a
+tuple and an entry in several dicts.
 """
 
 from __future__ import annotations
@@ -55,44 +56,48 @@ class AndonBoard:
         self._floor = floor
         self._committer = committer
         self._max_changes = max_changes
-        number: dict[tuple[str, str], int] = {}  # (line, station) → station number, while building
-        members: list[list[ScaleBin]] = []  # the bins of each station
+        self._engine = engine
+        numbers: dict[str, dict[str, int]] = {}  # line → station → station number, while building
         self._configured: dict[int, str] = {}  # station number → configured station id
         self._numbers_of_id: dict[str, list[int]] = {}  # configured station id → its numbers (one per line)
         self._lines: list[str] = []
         self._names: list[str] = []
 
         def number_of(line: str, name: str) -> int:
-            s = number.get((line, name))
+            of_line = numbers.setdefault(line, {})
+            s = of_line.get(name)
             if s is None:
-                s = number[line, name] = len(members)
+                s = of_line[name] = len(self._lines)
                 self._lines.append(line)
                 self._names.append(name)
-                members.append([])
             return s
 
         for configured in config.stations:
             s = number_of(configured.line, configured.id)
             self._configured[s] = configured.id
             self._numbers_of_id.setdefault(configured.id, []).append(s)
-        for scale_bin in engine:
-            members[number_of(scale_bin.spec.line, scale_bin.spec.station)].append(scale_bin)
-        # Every bin, ordered by station: station s has the bins at _start[s]:_start[s + 1].
-        self._bins: list[ScaleBin] = [b for station_bins in members for b in station_bins]
-        self._start = array("i", [0])
-        self._station_of = array("i")
-        for s, station_bins in enumerate(members):
-            self._start.append(self._start[-1] + len(station_bins))
-            self._station_of.extend([s] * len(station_bins))
-        self._position = {b.spec.bin_id: i for i, b in enumerate(self._bins)}  # bin id → place in _bins
-        self._calls = array("i", [_calls_of(b.state) for b in self._bins])  # `_calls_of` when last looked at
+        # Per bin, by its number in the plant (`ScaleBin.number`): the bin, its station, `_calls_of` when last
+        # looked at. Per station s: its bins' numbers at _members[_start[s]:_start[s + 1]].
+        self._bins: list[ScaleBin] = list(engine)
+        self._station_of = array("i", [number_of(b.spec.line, b.spec.station) for b in self._bins])
+        self._calls = array("i", [_calls_of(b.state) for b in self._bins])
         stations = len(self._lines)
+        self._start = array("i", bytes(4 * (stations + 1)))
+        for s in self._station_of:
+            self._start[s + 1] += 1
+        for s in range(stations):
+            self._start[s + 1] += self._start[s]
+        self._members = array("i", bytes(4 * len(self._bins)))
+        free = self._start[:-1]  # the next free place of each station
+        for i, s in enumerate(self._station_of):
+            self._members[free[s]] = i
+            free[s] += 1
         self._marked = bytearray([1]) * stations  # due for the next refresh: all at start
         self._due: list[int] = list(range(stations))  # marked stations, in the order they were marked
         self._colours: list[Colour | None] = [None] * stations
         for key, colour in (saved or {}).items():  # a line or station id has no "/" (`Ident`)
             line, _, name = key.partition("/")
-            if (found := number.get((line, name))) is not None:
+            if (found := numbers.get(line, {}).get(name)) is not None:
                 self._colours[found] = colour
 
     def _key(self, s: int) -> str:
@@ -106,12 +111,13 @@ class AndonBoard:
     def bins_changed(self, bin_ids: Iterable[str]) -> None:
         """Re-evaluate, at the next refresh, the stations of those of these bins whose open cards or stockout
         changed (unknown ids are ignored)."""
-        position, bins, calls = self._position, self._bins, self._calls
+        engine, calls = self._engine, self._calls
         for bin_id in bin_ids:
-            i = position.get(bin_id)
-            if i is None:
+            scale_bin = engine.get(bin_id)
+            if scale_bin is None:
                 continue
-            now = _calls_of(bins[i].state)
+            i = scale_bin.number
+            now = _calls_of(scale_bin.state)
             if now != calls[i]:
                 calls[i] = now
                 self._mark(self._station_of[i])
@@ -124,8 +130,9 @@ class AndonBoard:
 
     def _inputs(self, s: int) -> AndonInputs:
         calls, stockout = 0, False
-        for scale_bin in self._bins[self._start[s]:self._start[s + 1]]:
-            open_cards, pieces = bin_calls(scale_bin.state)
+        bins = self._bins
+        for i in self._members[self._start[s]:self._start[s + 1]]:
+            open_cards, pieces = bin_calls(bins[i].state)
             calls += open_cards
             stockout = stockout or pieces == 0
         station_id = self._configured.get(s)

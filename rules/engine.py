@@ -45,7 +45,8 @@ class Engine:
     ) -> None:
         saved = states or {}
         self._bins = {
-            spec.bin_id: ScaleBin(spec, saved.get(spec.bin_id), started_at=started_at) for spec in specs
+            spec.bin_id: ScaleBin(spec, saved.get(spec.bin_id), started_at=started_at, number=number)
+            for number, spec in enumerate(specs)
         }
         # When each bin could next go stale, by the whole second: each bin is in one list, under the second its
         # time falls in. A reading only moves a bin's time later, so a bin may be filed early (it is looked at,

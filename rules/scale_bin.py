@@ -120,11 +120,14 @@ class BinState:
 class ScaleBin:
     """One loop's rule: at most `cards` open cards, at most one open signal per card."""
 
-    __slots__ = ("_watch_from", "spec", "state")
+    __slots__ = ("_watch_from", "number", "spec", "state")
 
-    def __init__(self, spec: BinSpec, state: BinState | None = None, *, started_at: float) -> None:
+    def __init__(
+        self, spec: BinSpec, state: BinState | None = None, *, started_at: float, number: int = 0
+    ) -> None:
         self.spec = spec
         self.state = state if state is not None else BinState()
+        self.number = number  # the bin's place in the plant (0, 1, ...): an index into per-bin arrays
         # A bin that never reports goes stale counting from start-up.
         self._watch_from = started_at
 
