@@ -337,8 +337,9 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
     except ValidationError as exc:
         problems = [(tuple(err["loc"]), _reason(err)) for err in exc.errors()]
         return None, problems + cross_check(_valid_entries(data))
-    cards = {b.id: b.cards for b in config.bins}
-    by_scale = {b.id: b.receive_by_scale for b in config.bins}
+    tagged = bool(config.rfid.tags)  # what the loops' tags are checked against
+    cards = {b.id: b.cards for b in config.bins} if tagged else {}
+    by_scale = {b.id: b.receive_by_scale for b in config.bins} if tagged else {}
     return config, cross_check(_entries_of(config)) + rfid_problems(config.rfid, cards, by_scale)
 
 
@@ -420,19 +421,30 @@ def cross_check(entries: _Entries) -> list[tuple[Path_, str]]:
     for i, item in entries.items:
         if item.supplier is not None and item.supplier not in supplier_ids:
             problems.append((("items", i, "supplier"), f"unknown supplier {item.supplier!r}"))
-    topics: dict[str, str] = {}
+    bin_ids = {b.id for _, b in entries.bins}
+    standard = f"{entries.prefix}/scale/"
+    topics: dict[str, str] = {}  # own topics: the standard ones are as unique as the bin ids
+    on_own = {b.id for _, b in entries.bins if b.scale.topic is not None}
     for i, b in entries.bins:
         if b.sku not in skus:
             problems.append((("bins", i, "sku"), f"unknown sku {b.sku!r} (not in items)"))
-        problems += [(("bins", i, field), reason) for field, reason in _thresholds(b)]
-        topic = b.scale.topic or f"{entries.prefix}/scale/{b.id}"
-        if topic in topics:
-            problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {topics[topic]}"))
+        if thresholds := _thresholds(b):
+            problems += [(("bins", i, field), reason) for field, reason in thresholds]
+        if (topic := b.scale.topic) is None:
+            continue
+        user = topics.get(topic)
+        named = topic[len(standard):] if topic.startswith(standard) else None
+        if user is None and named in bin_ids and named not in on_own:
+            user = named  # the standard topic of that bin
+        if user is not None and user != b.id:
+            problems.append((("bins", i, "scale", "topic"), f"topic {topic} is already used by bin {user}"))
         topics.setdefault(topic, b.id)
-    problems += cross_check_scales(entries.scales, {b.id for _, b in entries.bins})
-    andon = {f"{b.line}/{b.station}" for _, b in entries.bins} | {f"{s.line}/{s.id}" for _, s in entries.stations}
-    problems += cross_check_lights(entries.plcs, andon)
-    problems += cross_check_backflush(entries.stations, {b.id: b.receive_by_scale for _, b in entries.bins})
+    problems += cross_check_scales(entries.scales, bin_ids)
+    if any(plc.lights for _, plc in entries.plcs):
+        andon = {f"{b.line}/{b.station}" for _, b in entries.bins} | {f"{s.line}/{s.id}" for _, s in entries.stations}
+        problems += cross_check_lights(entries.plcs, andon)
+    if any(station.consumes for _, station in entries.stations):
+        problems += cross_check_backflush(entries.stations, {b.id: b.receive_by_scale for _, b in entries.bins})
     return problems + cross_check_floor(entries.plcs, entries.stations, entries.points)
 
 
@@ -448,23 +460,25 @@ def _duplicates(section: str, field: str, ids: Iterable[tuple[int, str]]) -> lis
 
 def _thresholds(b: Bin) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
+    capacity = b.capacity
     if b.reorder_point >= b.container_qty:
         problems.append(
             ("reorder_point", f"must be below container_qty ({b.reorder_point} >= {b.container_qty})")
         )
-    if b.capacity < b.container_qty:
+    if capacity < b.container_qty:
         problems.append(("capacity_pieces", f"must hold at least one container ({b.container_qty})"))
     if b.safety_stock > b.reorder_point:
         problems.append(("safety_stock", f"must not be above reorder_point ({b.safety_stock} > {b.reorder_point})"))
     if b.reset_point is None and problems:
         return problems  # the derived reset point follows from the error above
-    if b.reset <= b.reorder_point:
-        problems.append(("reset_point", f"must be above reorder_point ({b.reset} <= {b.reorder_point})"))
-    elif b.reset >= b.capacity:
-        problems.append(("reset_point", f"must be below the bin's capacity ({b.reset} >= {b.capacity})"))
-    elif b.cards > 1 and b.reset - b.reorder_point >= b.container_qty:
+    reset = b.reset
+    if reset <= b.reorder_point:
+        problems.append(("reset_point", f"must be above reorder_point ({reset} <= {b.reorder_point})"))
+    elif reset >= capacity:
+        problems.append(("reset_point", f"must be below the bin's capacity ({reset} >= {capacity})"))
+    elif b.cards > 1 and reset - b.reorder_point >= b.container_qty:
         problems.append(
             ("reset_point", f"must be less than a container above reorder_point when the loop has several cards"
-             f" ({b.reset} >= {b.reorder_point + b.container_qty})")
+             f" ({reset} >= {b.reorder_point + b.container_qty})")
         )
     return problems

@@ -253,6 +253,20 @@ def test_two_bins_on_the_same_scale_topic(tmp_path: Path) -> None:
     assert "B1" in issue.reason
 
 
+def test_an_own_topic_on_a_later_bins_standard_topic_is_reported_where_it_is_set(tmp_path: Path) -> None:
+    text = replace_line(GOOD, 18, "    reorder_point: 30\n    scale: {topic: kanban/t/scale/B2}")
+    issue = only_issue(write(tmp_path, text))
+    assert (issue.line, issue.path) == (19, "bins[0].scale.topic")
+    assert "used by bin B2" in issue.reason
+
+
+def test_a_bin_may_take_the_standard_topic_of_a_bin_that_has_a_topic_of_its_own(tmp_path: Path) -> None:
+    text = replace_line(GOOD, 18, "    reorder_point: 30\n    scale: {topic: kanban/t/scale/B2}")
+    text += "    scale: {topic: tele/hx/SENSOR}\n"
+    config = load_config(write(tmp_path, text))
+    assert [config.scale_topic(b.id, b.scale.topic) for b in config.bins] == ["kanban/t/scale/B2", "tele/hx/SENSOR"]
+
+
 def test_two_bins_on_the_same_explicit_topic(tmp_path: Path) -> None:
     text = replace_line(GOOD, 18, "    reorder_point: 30\n    scale: {topic: tele/hx/SENSOR}")
     text += "    scale:\n      topic: tele/hx/SENSOR\n"
@@ -401,8 +415,7 @@ def test_several_errors_all_cross_checks(tmp_path: Path) -> None:
     issues = issues_of(write(tmp_path, text))
     assert [(i.line, i.path) for i in issues] == [
         (11, "items[0].supplier"),
-        (19, "bins[1].id"),
-        (19, "bins[1].scale.topic"),  # same id, so the same default topic
+        (19, "bins[1].id"),  # one error: the same id also means the same standard topic
         (24, "bins[1].reorder_point"),
     ]
 
