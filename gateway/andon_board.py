@@ -93,7 +93,7 @@ class AndonBoard:
             self._members[free[s]] = i
             free[s] += 1
         self._marked = bytearray([1]) * stations  # due for the next refresh: all at start
-        self._due: list[int] = list(range(stations))  # marked stations, in the order they were marked
+        self._due = array("i", range(stations))  # marked stations, in the order they were marked
         self._colours: list[Colour | None] = [None] * stations
         for key, colour in (saved or {}).items():  # a line or station id has no "/" (`Ident`)
             line, _, name = key.partition("/")

@@ -21,7 +21,7 @@ from pydantic.dataclasses import dataclass as validated_dataclass
 
 from connectors.settings import InfluxConfig, OutboxConfig, WebhookConfig
 from gateway.analytics_config import AnalyticsConfig
-from gateway.config_base import Ident
+from gateway.config_base import Ident, Path_
 from gateway.floor_config import (
     EdgeConfig,
     Plc,
@@ -34,7 +34,6 @@ from gateway.floor_config import (
     point_refs,
 )
 from gateway.rfid_config import RfidConfig, rfid_problems
-from gateway.yaml_source import Path_, load_yaml
 from rules.scale_bin import BinSpec
 
 
@@ -311,6 +310,9 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Plant
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
+    # Imported here: a service whose plant file was loaded in a child (`gateway.load_ahead`) never parses YAML.
+    from gateway.yaml_source import load_yaml
+
     located = load_yaml(text, os.environ if env is None else env)
     problems: list[tuple[Path_, str]] = [(i.path, i.reason) for i in located.issues]
     lines = {i.path: i.line for i in located.issues}

@@ -8,3 +8,6 @@ from pydantic import Field
 
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 """Ids appear in MQTT topics and URLs: letters, digits and `_ . : -`, no `/`, `+` or `#`."""
+
+Path_ = tuple[str | int, ...]
+"""Where a value is in the plant file: keys and list indexes from the top."""

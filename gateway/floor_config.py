@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.config_base import Ident
-from gateway.yaml_source import Path_
+from gateway.config_base import Ident, Path_
 from rules.backflush import Consumption
 from rules.counters import CounterSpec, width_max
 from rules.floor import PlcSpec

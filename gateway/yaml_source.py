@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-Path_ = tuple[str | int, ...]
+from gateway.config_base import Path_
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # libyaml's parser is five times faster on a plant with thousands of bins, and keeps line numbers too.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
