@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
@@ -17,3 +18,15 @@ class DeviceAdapter(Protocol):
     async def run(self, publish: Publish) -> None:
         """Read the device and publish until cancelled; reconnect with backoff when it is gone."""
         ...
+
+
+def stop_if_cancelled() -> None:
+    """Raise `CancelledError` when the running task was cancelled but the cancellation got lost on the way.
+
+    Python 3.11's `asyncio.wait_for`, which pymodbus uses for connecting and for every reply, returns the
+    result when it arrives just as the task is cancelled, and the cancellation is gone (CPython gh-86296): a
+    poller would then go on forever after SIGTERM. Adapters call this once per round of their loops.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -23,7 +23,7 @@ from typing import Any
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from edge.adapter import Publish
+from edge.adapter import Publish, stop_if_cancelled
 from edge.read_plan import ReadRequest, plan_reads
 from edge.register_codec import CodecError, decode
 from gateway.floor_config import LIGHT_CODES, STATUS_POINT, Plc, Point, StackLight
@@ -92,6 +92,7 @@ class PlcPoller:
         """Poll until cancelled."""
         attempt = 0
         while True:
+            stop_if_cancelled()
             client = modbus_client(self.plc)
             try:
                 await self._session(client, publish)
@@ -113,6 +114,7 @@ class PlcPoller:
         plan = plan_reads(self.plc.points)
         loop = asyncio.get_running_loop()
         while True:
+            stop_if_cancelled()
             started = loop.time()
             plan = await self._poll(client, plan, publish)
             await self._write_lights(client)
