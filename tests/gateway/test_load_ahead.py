@@ -79,3 +79,11 @@ def test_run_with_a_bad_plant_file_lists_every_error_and_exits_1(tmp_path: Path)
     )
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [*issues_of(plant), f"{plant}: 2 error(s)"]
+
+
+def test_without_fork_the_file_is_left_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork(method: str) -> None:
+        raise ValueError(f"cannot find context for {method!r}")
+
+    monkeypatch.setattr("gateway.load_ahead.multiprocessing.get_context", no_fork)
+    assert LoadAhead(EXAMPLE).result() is None
