@@ -29,7 +29,7 @@ from rules.andon import AndonInputs, Colour, andon_colour
 from rules.engine import Engine
 from rules.events import AndonChanged
 from rules.floor import FloorChange
-from rules.scale_bin import BinState, ScaleBin
+from rules.scale_bin import BinState
 
 CHANGES_PER_COMMIT = 100  # colour changes staged by one refresh
 MAX_CHANGES = 5000  # colour changes committed in one tick
@@ -78,7 +78,7 @@ class AndonBoard:
             self._numbers_of_id.setdefault(configured.id, []).append(s)
         # Per bin, by its number in the plant (`ScaleBin.number`): the bin, its station, `_calls_of` when last
         # looked at. Per station s: its bins' numbers at _members[_start[s]:_start[s + 1]].
-        self._bins: list[ScaleBin] = list(engine)
+        self._bins = engine.by_number
         self._station_of = array("i", [number_of(b.spec.line, b.spec.station) for b in self._bins])
         self._calls = array("i", [_calls_of(b.state) for b in self._bins])
         stations = len(self._lines)
@@ -111,13 +111,14 @@ class AndonBoard:
     def bins_changed(self, bin_ids: Iterable[str]) -> None:
         """Re-evaluate, at the next refresh, the stations of those of these bins whose open cards or stockout
         changed (unknown ids are ignored)."""
-        engine, calls = self._engine, self._calls
-        for bin_id in bin_ids:
-            scale_bin = engine.get(bin_id)
-            if scale_bin is None:
-                continue
-            i = scale_bin.number
-            now = _calls_of(scale_bin.state)
+        engine = self._engine
+        self.numbers_changed(b.number for bin_id in bin_ids if (b := engine.get(bin_id)) is not None)
+
+    def numbers_changed(self, numbers: Iterable[int]) -> None:
+        """`bins_changed` for bins given by their number in the plant (`ScaleBin.number`)."""
+        bins, calls = self._bins, self._calls
+        for i in numbers:
+            now = _calls_of(bins[i].state)
             if now != calls[i]:
                 calls[i] = now
                 self._mark(self._station_of[i])

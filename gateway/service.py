@@ -153,7 +153,7 @@ class Service:
         self._recorded_up_to = 0
         self._pruned_at = self._trimmed_at = 0.0
         self.snapshots = Snapshots(
-            engine=self.engine, committer=self.committer, take_dirty=self.scales.take_dirty,
+            engine=self.engine, committer=self.committer, take_dirty=self.scales.dirty.take,
             rejections=self.rejections.counts, take_published=self._take_published,
             recorded=self._recorded, clock=clock,
         )
@@ -202,9 +202,9 @@ class Service:
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(now)
             self.backflush.tick(now)
-            moved, self.scales.moved = list(self.scales.moved), set()
+            moved = self.scales.moved.take()
             for start in range(0, len(moved), ANDON_SLICE):  # readings go on between slices
-                self.andon.bins_changed(moved[start:start + ANDON_SLICE])
+                self.andon.numbers_changed(moved[start:start + ANDON_SLICE])
                 await asyncio.sleep(0)
             calls, self.floor.calls_seen = self.floor.calls_seen, set()
             self.andon.stations_changed(calls)

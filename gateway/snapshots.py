@@ -22,13 +22,13 @@ class Snapshots:
     """Saves what changed since the last snapshot; `run` is its task, `save` also serves the final one."""
 
     def __init__(
-        self, *, engine: Engine, committer: Committer, take_dirty: Callable[[], set[str]],
+        self, *, engine: Engine, committer: Committer, take_dirty: Callable[[], Sequence[int]],
         rejections: dict[str, int], take_published: Callable[[], Sequence[int]],
         recorded: Callable[[Sequence[int]], None], clock: Callable[[], float], slice_bins: int = SLICE,
     ) -> None:
         self._engine = engine
         self._committer = committer
-        self._take_dirty = take_dirty  # bins changed since the last call
+        self._take_dirty = take_dirty  # numbers of the bins changed since the last call
         self._rejections = rejections
         self._take_published = take_published  # event seqs sent on MQTT since the last call
         self._recorded = recorded  # those seqs are now marked published in the database
@@ -45,7 +45,8 @@ class Snapshots:
     async def save(self) -> None:
         """Commit everything changed so far, slice by slice; returns once all of it is committed."""
         async with self._saving:
-            bins = list(self._take_dirty())
+            by_number = self._engine.by_number
+            bins = [by_number[number].spec.bin_id for number in self._take_dirty()]
             published = self._take_published()
             rejections = dict(self._rejections)
             step = self._slice

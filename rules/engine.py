@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from rules.cards import Action, Refusal
@@ -48,6 +48,7 @@ class Engine:
             spec.bin_id: ScaleBin(spec, saved.get(spec.bin_id), started_at=started_at, number=number)
             for number, spec in enumerate(specs)
         }
+        self._numbered = list(self._bins.values())  # by `ScaleBin.number`
         # When each bin could next go stale, by the whole second: each bin is in one list, under the second its
         # time falls in. A reading only moves a bin's time later, so a bin may be filed early (it is looked at,
         # then filed again) but never late: a tick touches the bins that are due, not the whole plant, and
@@ -64,6 +65,14 @@ class Engine:
 
     def __iter__(self) -> Iterator[ScaleBin]:
         return iter(self._bins.values())
+
+    def __len__(self) -> int:
+        return len(self._numbered)
+
+    @property
+    def by_number(self) -> Sequence[ScaleBin]:
+        """Every bin at its number (its place in the plant, `ScaleBin.number`)."""
+        return self._numbered
 
     def get(self, bin_id: str) -> ScaleBin | None:
         """The bin with this id, or None."""

@@ -49,7 +49,7 @@ def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_o
         committer = Committer(store=store, executor=writer, on_committed=on_committed)
         task = asyncio.create_task(committer.run())
         snapshots = Snapshots(
-            engine=engine, committer=committer, take_dirty=lambda: set(BINS), rejections={"bad_json": 4},
+            engine=engine, committer=committer, take_dirty=lambda: range(len(BINS)), rejections={"bad_json": 4},
             take_published=lambda: sent, recorded=recorded.extend, clock=lambda: 9.0, slice_bins=SLICE,
         )
         saving = asyncio.create_task(snapshots.save())
