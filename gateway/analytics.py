@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from statistics import mean
 from typing import Any
 
-from connectors.webhook_payload import LoopInfo
 from gateway.card_store import SignalQuery
 from gateway.committer import Committer
 from gateway.config import PlantConfig
@@ -45,14 +44,13 @@ class LoopAnalytics:
 
     def __init__(
         self, *, config: PlantConfig, engine: Engine, store: Store, committer: Committer,
-        contexts: Mapping[str, LoopInfo], clock: Callable[[], float],
+        clock: Callable[[], float],
     ) -> None:
         self._config = config.analytics
         self._site = config.site
         self._engine = engine
         self._store = store
         self._committer = committer
-        self._contexts = contexts
         self._clock = clock
         self._bins = engine.specs
         self._promised = {s.id: s.lead_time_h for s in config.suppliers}
@@ -103,11 +101,11 @@ class LoopAnalytics:
             return
         event = self._engine.release_early(bin_id, now, hours_to_empty=left, horizon_h=self._lead_time(bin_id) + margin)
         if event is not None:
-            body = event_body(event, self._contexts[bin_id], self._site)
+            body = event_body(event, self._bins[bin_id], self._site)
             self._committer.stage_event(event, body, self._engine.state_copy(bin_id))
 
     def _lead_time(self, bin_id: str) -> float:
-        supplier = self._contexts[bin_id].supplier
+        supplier = self._bins[bin_id].supplier
         return self._promised.get(supplier, 0.0) if supplier else 0.0
 
     # --- reads ---------------------------------------------------------------------------------------
@@ -130,7 +128,7 @@ class LoopAnalytics:
         cfg = self._bins[bin_id]
         samples, signals = self._history(bin_id, now)
         rate = calc.consumption_rate(samples, half_life_h=self._config.half_life_h)
-        measured = calc.lead_times_h(signals).get(self._contexts[bin_id].supplier)
+        measured = calc.lead_times_h(signals).get(self._bins[bin_id].supplier)
         daily = calc.daily_usage(samples)
         return {
             "loop": bin_id,
@@ -183,7 +181,7 @@ class LoopAnalytics:
         for bin_id in self._bins:
             samples, signals = self._history(bin_id, now)
             loops[bin_id] = self._kpis_of(samples, signals, now)
-            supplier = self._contexts[bin_id].supplier
+            supplier = self._bins[bin_id].supplier
             if supplier is not None:
                 own, kpis, start = by_supplier.get(supplier, ([], [], now))
                 first = min([s.ts for s in samples[:1]] + [s.released_at for s in signals[:1]] + [start])

@@ -20,6 +20,7 @@ from gateway.scale_ingest import ScaleIngest
 from rules.backflush import Backflush, estimate
 from rules.engine import Engine
 from rules.events import Event, SignalChanged
+from rules.scale_bin import ScaleBin
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,7 @@ class BackflushFeed:
 
     def __init__(self, *, config: PlantConfig, engine: Engine, scales: ScaleIngest) -> None:
         self._rules = Backflush(consumptions(config.stations))
-        self._bins = {bin_id: engine.specs[bin_id] for bin_id in sorted(self._rules.bins) if bin_id in engine.specs}
-        self._engine = engine
+        self._bins = {b: scale_bin for b in sorted(self._rules.bins) if (scale_bin := engine.get(b)) is not None}
         self._scales = scales
 
     def produced(self, produced: dict[str, int], now: float) -> bool:
@@ -38,31 +38,29 @@ class BackflushFeed:
         held = False
         for station, units in produced.items():
             for bin_id, taken in self._rules.consume(station, units).items():
-                held = self._feed(bin_id, now, taken=taken) or held
+                held = self._feed(self._bins[bin_id], now, taken=taken) or held
         return held
 
     def received(self, events: Iterable[Event], now: float) -> None:
         """Committed events: a received card of a consumed bin brings a container."""
         for event in events:
             if isinstance(event, SignalChanged) and event.kind == "signal_received" and event.bin_id in self._bins:
-                self._feed(event.bin_id, now, received=self._bins[event.bin_id].container_qty)
+                scale_bin = self._bins[event.bin_id]
+                self._feed(scale_bin, now, received=scale_bin.spec.container_qty)
 
     def tick(self, now: float) -> None:
         """Repeat each estimate at least every half stale-after time (and start unknown ones full)."""
-        for bin_id, cfg in self._bins.items():
-            scale_bin = self._engine.get(bin_id)
-            last = scale_bin.state.last_seen if scale_bin is not None else None
-            if last is None or now - last >= cfg.stale_after_s / 2:
-                self._feed(bin_id, now)
+        for scale_bin in self._bins.values():
+            last = scale_bin.state.last_seen
+            if last is None or now - last >= scale_bin.spec.stale_after_s / 2:
+                self._feed(scale_bin, now)
 
-    def _feed(self, bin_id: str, now: float, *, taken: int = 0, received: int = 0) -> bool:
-        cfg, scale_bin = self._bins[bin_id], self._engine.get(bin_id)
-        if scale_bin is None:
-            return False
+    def _feed(self, scale_bin: ScaleBin, now: float, *, taken: int = 0, received: int = 0) -> bool:
+        cfg = scale_bin.spec
         pieces = estimate(scale_bin.state.pieces, cfg.capacity_pieces, taken=taken, received=received)
         weight_g = cfg.tare_g + pieces * cfg.unit_weight_g
         try:
-            return self._scales.handle(bin_id, json.dumps({"weight_g": weight_g}).encode(), now)
+            return self._scales.handle(cfg.bin_id, json.dumps({"weight_g": weight_g}).encode(), now)
         except PayloadError as exc:
-            log.warning("backflush estimate of bin %s not applied: %s", bin_id, exc.detail)
+            log.warning("backflush estimate of bin %s not applied: %s", cfg.bin_id, exc.detail)
             return False

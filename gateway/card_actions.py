@@ -4,11 +4,10 @@ before the caller gets an answer, and an `Idempotency-Key` makes a retried call 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.webhook_payload import LoopInfo
 from gateway.card_store import IdempotentAnswer
 from gateway.committer import Committer
 from gateway.messages import event_body
@@ -50,13 +49,11 @@ class CardActions:
     """Applies lifecycle actions to the engine's open cards and commits them."""
 
     def __init__(
-        self, *, engine: Engine, store: Store, committer: Committer, contexts: Mapping[str, LoopInfo], site: str,
-        clock: Callable[[], float],
+        self, *, engine: Engine, store: Store, committer: Committer, site: str, clock: Callable[[], float],
     ) -> None:
         self._engine = engine
         self._store = store
         self._committer = committer
-        self._contexts = contexts
         self._site = site
         self._clock = clock
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -108,7 +105,7 @@ class CardActions:
             raise TransitionRefusedError(why)
         if isinstance(outcome, Refusal):
             raise TransitionRefusedError(outcome.message)
-        body = event_body(outcome, self._contexts[bin_id], self._site)
+        body = event_body(outcome, self._engine.bin(bin_id).spec, self._site)
         self._committer.stage_event(outcome, body, self._engine.state_copy(bin_id))
         if req.idempotency_key is not None:
             self._committer.stage_answer(

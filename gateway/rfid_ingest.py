@@ -7,9 +7,7 @@ already in that state changes nothing. Reads that change a card are acknowledged
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
-from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.config import PlantConfig
 from gateway.epc import decode_sgtin96
@@ -50,11 +48,9 @@ class RfidIngest:
     """The topic handler for RFID readers."""
 
     def __init__(
-        self, *, engine: Engine, contexts: Mapping[str, LoopInfo], site: str, committer: Committer,
-        rfid: RfidConfig, tags: TagMap,
+        self, *, engine: Engine, site: str, committer: Committer, rfid: RfidConfig, tags: TagMap,
     ) -> None:
         self._engine = engine
-        self._contexts = contexts
         self._site = site
         self._committer = committer
         self._readers = {reader.id: reader for reader in rfid.readers}
@@ -65,7 +61,7 @@ class RfidIngest:
 
     @classmethod
     def for_plant(
-        cls, config: PlantConfig, *, engine: Engine, contexts: Mapping[str, LoopInfo], committer: Committer
+        cls, config: PlantConfig, *, engine: Engine, committer: Committer
     ) -> RfidIngest:
         """The handler for a plant's readers, tags mapped by EPC and by the GTINs of its items."""
         gtins = {item.sku: item.gtin14 for item in config.items if item.gtin14}
@@ -74,7 +70,7 @@ class RfidIngest:
             if (gtin := gtins.get(scale_bin.spec.sku)) is not None:
                 loops_by_gtin.setdefault(gtin, []).append(scale_bin.spec.bin_id)
         return cls(
-            engine=engine, contexts=contexts, site=config.site, committer=committer, rfid=config.rfid,
+            engine=engine, site=config.site, committer=committer, rfid=config.rfid,
             tags=TagMap(rfid=config.rfid, loops_by_gtin=loops_by_gtin),
         )
 
@@ -92,7 +88,7 @@ class RfidIngest:
             event = self._apply(reader, read, now)
             if event is not None:
                 self._committer.stage_event(
-                    event, event_body(event, self._contexts[event.bin_id], self._site),
+                    event, event_body(event, self._engine.bin(event.bin_id).spec, self._site),
                     self._engine.state_copy(event.bin_id),
                 )
                 staged = True

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
 
-from connectors.webhook_payload import LoopInfo
 from gateway.committer import Committer
 from gateway.errors import PayloadError
 from gateway.messages import event_body
 from gateway.scale_payloads import decode_scale
-from rules.engine import Engine, UnknownBinError
+from rules.engine import Engine
 from rules.scale_bin import Verdict
 
 
@@ -42,11 +40,9 @@ class ScaleIngest:
     """The topic handler for scale bins; remembers which bins changed since the last snapshot."""
 
     def __init__(
-        self, *, engine: Engine, contexts: Mapping[str, LoopInfo], site: str, committer: Committer,
-        max_clock_skew_s: float,
+        self, *, engine: Engine, site: str, committer: Committer, max_clock_skew_s: float,
     ) -> None:
         self._engine = engine
-        self._contexts = contexts
         self._site = site
         self._committer = committer
         self._max_skew_s = max_clock_skew_s
@@ -56,9 +52,7 @@ class ScaleIngest:
     def handle(self, bin_id: str, payload: bytes, now: float) -> bool:
         """Apply one reading; True when it caused effects (its acknowledgement waits for their commit)."""
         reading = decode_scale(payload, now=now, max_skew_s=self._max_skew_s)
-        scale_bin = self._engine.get(bin_id)
-        if scale_bin is None:
-            raise UnknownBinError(bin_id)
+        scale_bin = self._engine.bin(bin_id)
         verdict, events = scale_bin.on_reading(reading, now)
         if verdict is not Verdict.APPLIED:
             raise PayloadError(verdict.value, _VERDICT_DETAIL[verdict])
@@ -66,7 +60,7 @@ class ScaleIngest:
         self.moved.add(scale_bin.number)
         if not events:
             return False
-        ctx = self._contexts[bin_id]
+        ctx = scale_bin.spec
         state = self._engine.state_copy(bin_id)
         for event in events:
             self._committer.stage_event(event, event_body(event, ctx, self._site), state)

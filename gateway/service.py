@@ -107,7 +107,7 @@ class Service:
             rejections=self.rejections.counts, clock=clock,
         )
         self.scales = ScaleIngest(
-            engine=self.engine, contexts=self.specs, site=config.site, committer=self.committer,
+            engine=self.engine, site=config.site, committer=self.committer,
             max_clock_skew_s=config.ingest.max_clock_skew_s,
         )
         self.backflush = BackflushFeed(config=config, engine=self.engine, scales=self.scales)
@@ -120,7 +120,7 @@ class Service:
             topic: (scale_reading, bin_id) for topic, bin_id in topics.own_topics.items()
         }
         routes.update(self.floor.routes())
-        self.rfid = RfidIngest.for_plant(config, engine=self.engine, contexts=self.specs, committer=self.committer)
+        self.rfid = RfidIngest.for_plant(config, engine=self.engine, committer=self.committer)
         routes.update(self.rfid.routes(config.prefix))
         self.andon = AndonBoard(
             config=config, engine=self.engine, floor=self.floor, committer=self.committer,
@@ -139,12 +139,10 @@ class Service:
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )
         self.card_actions = CardActions(
-            engine=self.engine, store=self.store, committer=self.committer, contexts=self.specs,
-            site=config.site, clock=clock,
+            engine=self.engine, store=self.store, committer=self.committer, site=config.site, clock=clock,
         )
         self.analytics = LoopAnalytics(
-            config=config, engine=self.engine, store=self.store, committer=self.committer, contexts=self.specs,
-            clock=clock,
+            config=config, engine=self.engine, store=self.store, committer=self.committer, clock=clock,
         )
         # Event seqs that went out on MQTT, recorded as published by the next snapshot; kept as arrays, not a set
         # of ints: a start with 50,000 stations publishes 50,000 Andon colours within seconds.

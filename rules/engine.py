@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from rules.cards import Action, Refusal
 from rules.events import Event, SignalChanged, SignalReleased
-from rules.scale_bin import BinSpec, BinState, Reading, ScaleBin, Verdict
+from rules.scale_bin import BinSpec, BinState, ScaleBin
 
 
 class UnknownBinError(KeyError):
@@ -82,7 +82,8 @@ class Engine:
         """A copy of a bin's state, safe to hand to another thread."""
         return replace(self._bins[bin_id].state)
 
-    def _bin(self, bin_id: str) -> ScaleBin:
+    def bin(self, bin_id: str) -> ScaleBin:
+        """The bin with this id; `UnknownBinError` when the plant has none."""
         try:
             return self._bins[bin_id]
         except KeyError as exc:
@@ -90,36 +91,32 @@ class Engine:
 
     def open_cards(self, bin_id: str) -> int:
         """How many of a loop's cards are out for replenishment."""
-        return self._bin(bin_id).open_cards
-
-    def on_reading(self, bin_id: str, reading: Reading, now: float) -> tuple[Verdict, tuple[Event, ...]]:
-        """Apply a reading to its bin."""
-        return self._bin(bin_id).on_reading(reading, now)
+        return self.bin(bin_id).open_cards
 
     def act(
         self, bin_id: str, signal_id: str, action: Action, now: float, *, by: str, quantity: int | None = None,
         asn: str | None = None,
     ) -> SignalChanged | Refusal | None:
         """Move an open signal of a loop on; None when it is not open."""
-        return self._bin(bin_id).act(signal_id, action, now, by=by, quantity=quantity, asn=asn)
+        return self.bin(bin_id).act(signal_id, action, now, by=by, quantity=quantity, asn=asn)
 
     def post_card(
         self, bin_id: str, number: int | None, now: float, *, by: str, tag: str | None = None
     ) -> SignalReleased | None:
         """A card seen at a kanban post: release it unless it is already out."""
-        return self._bin(bin_id).post_card(number, now, by=by, tag=tag)
+        return self.bin(bin_id).post_card(number, now, by=by, tag=tag)
 
     def receive_card(
         self, bin_id: str, number: int | None, now: float, *, by: str, tag: str | None = None
     ) -> SignalChanged | None:
         """A card (or the one released for `tag`, or the loop's oldest open card) arrived full: receive it."""
-        return self._bin(bin_id).receive_card(number, now, by=by, tag=tag)
+        return self.bin(bin_id).receive_card(number, now, by=by, tag=tag)
 
     def release_early(
         self, bin_id: str, now: float, *, hours_to_empty: float, horizon_h: float
     ) -> SignalReleased | None:
         """Predictive release of a loop's next card when it will be empty within `horizon_h`."""
-        return self._bin(bin_id).release_early(now, hours_to_empty=hours_to_empty, horizon_h=horizon_h)
+        return self.bin(bin_id).release_early(now, hours_to_empty=hours_to_empty, horizon_h=horizon_h)
 
     def tick(self, now: float) -> list[Event]:
         """Advance time: returns the sensor-stale alarms that are now due."""

@@ -29,15 +29,14 @@ def run(tmp_path: Path, requests: list[ActionRequest]) -> tuple[list[object], St
     store = Store(tmp_path / "s.db")
     store.write(Batch(events=[logged(SignalReleased("GONE", "GONE-1", 1, 1.0, 10, "scale"), CTX["GONE"])]))
     engine = Engine(specs=[SPEC], started_at=0.0)
-    _, events = engine.on_reading("B1", Reading(200.0, 5.0), 5.0)  # 20 pieces: B1-1 released
+    _, events = engine.bin("B1").on_reading(Reading(200.0, 5.0), 5.0)  # 20 pieces: B1-1 released
 
     async def scenario() -> list[object]:
         committer = Committer(store=store, executor=ThreadPoolExecutor(max_workers=1), on_committed=lambda b: None)
         task = asyncio.create_task(committer.run())
         committer.stage_event(*logged(events[0], CTX["B1"]), engine.state_copy("B1"))
         await committer.commit()
-        actions = CardActions(engine=engine, store=store, committer=committer, contexts=CTX, site="s",
-                              clock=lambda: 10.0)
+        actions = CardActions(engine=engine, store=store, committer=committer, site="s", clock=lambda: 10.0)
         answers = await asyncio.gather(*(actions.apply(r) for r in requests), return_exceptions=True)
         task.cancel()
         return list(answers)

@@ -49,9 +49,9 @@ def analytics(tmp_path: Path) -> LoopAnalytics:
         ]
     store.write(Batch(events=[logged(e, CTX["B1"]) for e in events], samples=rows))
     engine = Engine(specs=config.bin_specs(), states={"B1": BinState(consumed=5 * 96)}, started_at=D0)
-    engine.on_reading("B1", Reading(50 * 10.0, D0 + 96 * HOUR_S), D0 + 96 * HOUR_S)  # 50 pieces, no tare
+    engine.bin("B1").on_reading(Reading(50 * 10.0, D0 + 96 * HOUR_S), D0 + 96 * HOUR_S)  # 50 pieces, no tare
     committer = Committer(store=store, executor=ThreadPoolExecutor(max_workers=1), on_committed=lambda batch: None)
-    return LoopAnalytics(config=config, engine=engine, store=store, committer=committer, contexts=CTX,
+    return LoopAnalytics(config=config, engine=engine, store=store, committer=committer,
                          clock=lambda: D0 + 96 * HOUR_S)
 
 
@@ -90,15 +90,13 @@ def test_sampling_many_loops_commits_them_in_slices(tmp_path: Path) -> None:
         "bins": [{"id": b, "sku": "BOLT", "line": "L1", "station": "S1", "container_qty": 100, "reorder_point": 30}
                  for b in ids],
     })
-    contexts = {b: loop_info(sku="BOLT", line="L1", station="S1", supplier=None, quantity=100) for b in ids}
     store = Store(config.storage.path)
     engine = Engine(specs=config.bin_specs(), states={b: BinState(pieces=i) for i, b in enumerate(ids)},
                     started_at=D0)
     writer = ThreadPoolExecutor(max_workers=1)
     committed: list[Batch] = []
     committer = Committer(store=store, executor=writer, on_committed=committed.append)
-    analytics = LoopAnalytics(config=config, engine=engine, store=store, committer=committer, contexts=contexts,
-                              clock=lambda: D0)
+    analytics = LoopAnalytics(config=config, engine=engine, store=store, committer=committer, clock=lambda: D0)
 
     async def scenario() -> None:
         task = asyncio.create_task(committer.run())

@@ -11,7 +11,6 @@ from gateway.config import PlantConfig
 from gateway.rfid_ingest import RfidIngest
 from gateway.store import Store
 from rules.engine import Engine
-from tests.loops import loop_info
 
 CARD = "E28011606000020A1B2C3D01"
 SGTIN = "3074257BF7194E4000001A85"  # GTIN 80614141123458
@@ -32,12 +31,10 @@ def plant(tmp_path: Path, window_s: float) -> PlantConfig:
 
 def ingest(tmp_path: Path, window_s: float = 5.0) -> tuple[RfidIngest, Engine]:
     config = plant(tmp_path, window_s)
-    contexts = {b.id: loop_info(sku=b.sku, line=b.line, station=b.station, supplier=None, quantity=10)
-                for b in config.bins}
     engine = Engine(specs=config.bin_specs(), started_at=0.0)
     committer = Committer(store=Store(config.storage.path), executor=ThreadPoolExecutor(1),
                           on_committed=lambda batch: None)
-    return RfidIngest.for_plant(config, engine=engine, contexts=contexts, committer=committer), engine
+    return RfidIngest.for_plant(config, engine=engine, committer=committer), engine
 
 
 def speedway(epc: str, antenna: int = 1) -> bytes:
