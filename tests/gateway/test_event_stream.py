@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.event_stream import KEEPALIVE, EventStream, Wanted
+from gateway.event_stream import KEEPALIVE, KEEPALIVE_S, EventStream, ReadLog, Wanted
 from gateway.store import Batch, EventPrune, Store
 from rules.events import Event, SensorRecovered, SensorStale
 from tests.loops import loop_info
@@ -33,6 +33,16 @@ def parse(data: bytes) -> list[Message]:
         if fields:
             messages.append((fields.get("id"), fields["event"], json.loads(fields["data"])))
     return messages
+
+
+def stream_on(
+    store: Store, *, max_queued: int = 100, read_log: ReadLog | None = None, keepalive_s: float = KEEPALIVE_S
+) -> EventStream:
+    """The service's stream over this store's event log (or `read_log` in its place)."""
+    return EventStream(
+        loops=LOOPS, read_log=read_log or store.events_after, newest=store.last_event_seq, max_queued=max_queued,
+        keepalive_s=keepalive_s,
+    )
 
 
 def commit(store: Store, count: int, first: int = 0, bin_id: str = "B1") -> list[dict[str, Any]]:
@@ -110,7 +120,7 @@ def run(tmp_path: Path, scenario: Callable[[Store], Coroutine[Any, Any, None]]) 
 
 def test_live_client_gets_events_committed_after_it_connected_as_sse_messages(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store)
         stream.publish(commit(store, 2))  # before the client: not sent
         body = stream.stream(after=None, wanted=Wanted())
         first = await started(stream, body)
@@ -125,7 +135,7 @@ def test_live_client_gets_events_committed_after_it_connected_as_sse_messages(tm
 
 def test_type_filter_sends_only_the_listed_types(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store)
         stream.publish(commit(store, 4))
         body = stream.stream(after=0, wanted=Wanted(types=frozenset({"sensor_recovered"})))
         first = await started(stream, body)
@@ -140,7 +150,7 @@ def test_type_filter_sends_only_the_listed_types(tmp_path: Path) -> None:
 
 def test_line_filter_goes_by_the_events_line_or_its_loops(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store)
         stream.publish(commit(store, 1, bin_id="B2"))
         body = stream.stream(after=0, wanted=Wanted(lines=frozenset({"L2"})))
         first = await started(stream, body)
@@ -158,7 +168,7 @@ def test_line_filter_goes_by_the_events_line_or_its_loops(tmp_path: Path) -> Non
 
 def test_resume_sends_the_logged_events_after_the_id_then_live_ones(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store)
         stream.publish(commit(store, 5))
         body = stream.stream(after=2, wanted=Wanted())
         first = await started(stream, body)
@@ -172,7 +182,7 @@ def test_resume_sends_the_logged_events_after_the_id_then_live_ones(tmp_path: Pa
 
 def test_resume_across_pruned_events_says_which_are_gone(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store)
         commit(store, 6)  # seqs 1-6 at ts 0-5
         store.write(Batch(published=[1, 2, 3, 5, 6]))
         store.write(Batch(prune_events=EventPrune(before=4.5, up_to=6)))  # 1-3 and 5 go, 4 was never published
@@ -197,7 +207,7 @@ def test_events_committed_while_the_backlog_is_read_come_once_and_in_order(tmp_p
             return rows
 
         log = Log(store, first_read)
-        stream = EventStream(loops=LOOPS, read_log=log.read, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store, read_log=log.read)
         publish = in_loop(asyncio.get_running_loop(), stream.publish)
         stream.publish(commit(store, 3))
         body = stream.stream(after=0, wanted=Wanted())
@@ -214,7 +224,7 @@ def test_events_committed_while_the_backlog_is_read_come_once_and_in_order(tmp_p
 
 def test_a_client_too_far_behind_gets_overflow_and_is_dropped(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=3)
+        stream = stream_on(store, max_queued=3)
         slow = stream.stream(after=None, wanted=Wanted())
         first_slow = await started(stream, slow)
         fast = stream.stream(after=None, wanted=Wanted())
@@ -249,7 +259,7 @@ def test_overflow_while_the_backlog_is_read_is_made_good_from_the_log(tmp_path: 
             return store.events_after(after, limit)
 
         log = Log(store, first_read)
-        stream = EventStream(loops=LOOPS, read_log=log.read, newest=store.last_event_seq, max_queued=3)
+        stream = stream_on(store, max_queued=3, read_log=log.read)
         publish = in_loop(asyncio.get_running_loop(), stream.publish)
         stream.publish(commit(store, 2))
         body = stream.stream(after=0, wanted=Wanted())
@@ -267,9 +277,7 @@ def test_overflow_while_the_backlog_is_read_is_made_good_from_the_log(tmp_path: 
 
 def test_an_idle_stream_sends_keepalive_comments(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(
-            loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=3, keepalive_s=0.01
-        )
+        stream = stream_on(store, max_queued=3, keepalive_s=0.01)
         body = stream.stream(after=None, wanted=Wanted())
         assert await asyncio.wait_for(anext(body), 5) == KEEPALIVE  # type: ignore[arg-type]
 
@@ -278,7 +286,7 @@ def test_an_idle_stream_sends_keepalive_comments(tmp_path: Path) -> None:
 
 def test_close_ends_open_and_later_streams_and_disconnects_unregister(tmp_path: Path) -> None:
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=3)
+        stream = stream_on(store, max_queued=3)
         gone = stream.stream(after=None, wanted=Wanted())
         first_gone = await started(stream, gone)
         first_gone.cancel()  # the client disconnected: the server cancels its response
@@ -302,7 +310,7 @@ def test_resume_from_an_id_the_log_never_reached_says_the_log_restarted(tmp_path
     them to catch up and miss everything until then."""
 
     async def scenario(store: Store) -> None:
-        stream = EventStream(loops=LOOPS, read_log=store.events_after, newest=store.last_event_seq, max_queued=100)
+        stream = stream_on(store)
         stream.publish(commit(store, 3))
         body = stream.stream(after=1000, wanted=Wanted())
         first = await started(stream, body)
