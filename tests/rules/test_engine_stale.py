@@ -48,14 +48,13 @@ def test_stale_alarms_match_a_check_of_every_bin(steps: list[tuple[float, int | 
             assert got == sorted(e.bin_id for e in every_bin_ticked(reference, now))
         else:
             reading = Reading(1000.0, now)
-            assert engine.on_reading(f"B{bin_index}", reading, now) == reference.on_reading(
-                f"B{bin_index}", reading, now
-            )
+            bin_id = f"B{bin_index}"
+            assert engine.bin(bin_id).on_reading(reading, now) == reference.bin(bin_id).on_reading(reading, now)
 
 
 def test_a_bin_that_reports_is_not_raised_and_a_silent_one_is_raised_once() -> None:
     engine = Engine(specs=specs(), started_at=T0)
     for t in range(1, 101):  # B0 reports every second; B1 and B2 never
-        engine.on_reading("B0", Reading(1000.0, T0 + t), T0 + t)
+        engine.bin("B0").on_reading(Reading(1000.0, T0 + t), T0 + t)
         raised = [e.bin_id for e in engine.tick(T0 + t + 0.5)]
         assert raised == (["B1"] if t == 30 else ["B2"] if t == 60 else [])
