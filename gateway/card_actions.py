@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.card_store import IdempotentAnswer
-from gateway.committer import Committer
+from gateway.committer import Committer, Request
 from gateway.messages import event_body
 from gateway.store import Store
 from rules.cards import Action, Refusal, next_status
@@ -106,12 +106,14 @@ class CardActions:
         if isinstance(outcome, Refusal):
             raise TransitionRefusedError(outcome.message)
         body = event_body(outcome, self._engine.bin(bin_id).spec, self._site)
-        self._committer.stage_event(outcome, body, self._engine.state_copy(bin_id))
-        if req.idempotency_key is not None:
-            self._committer.stage_answer(
-                IdempotentAnswer(req.idempotency_key, req.request, req.signal_id, outcome.ts)
-            )
-        await self._committer.commit()
+        call = Request(req.request)
+        with self._committer.staging_for(call):
+            self._committer.stage_event(outcome, body, self._engine.state_copy(bin_id))
+            if req.idempotency_key is not None:
+                self._committer.stage_answer(
+                    IdempotentAnswer(req.idempotency_key, req.request, req.signal_id, outcome.ts)
+                )
+        await self._committer.commit(call)
         committed = self._store.signal(req.signal_id)
         assert committed is not None
         return committed

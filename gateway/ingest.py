@@ -8,7 +8,6 @@ reject a message.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,8 +16,6 @@ from gateway.committer import Committer
 from gateway.errors import PayloadError
 from gateway.mqtt_link import Ack
 from gateway.rejections import Rejections
-
-log = logging.getLogger(__name__)
 
 TopicHandler = Callable[[str, bytes, float], bool]
 """(key, payload, now) → whether the message caused effects, so that its acknowledgement waits for them."""
@@ -83,6 +80,8 @@ class Ingest:
         """Process one message; never raises (bad input is rejected, not fatal)."""
         now = self._clock()
         held = False
+        committer = self._committer
+        committer.origin = (topic, payload)  # what the handler stages is this message's, to refuse it if need be
         try:
             handler, key = self._route(topic)
             if len(payload) > self._max_payload_bytes:
@@ -90,11 +89,12 @@ class Ingest:
             held = handler(key, payload, now)
         except PayloadError as exc:
             self._rejections.reject(topic=topic, payload=payload, reason=exc.reason, detail=exc.detail, now=now)
-        except Exception as exc:
-            log.exception("internal error on a message from %s", topic)
+        except Exception as exc:  # a defect, not the input's fault: rejected all the same, never fatal
             self._rejections.reject(
-                topic=topic, payload=payload, reason="internal_error", detail=repr(exc), now=now
+                topic=topic, payload=payload, reason="internal_error", detail=f"{type(exc).__name__}: {exc}",
+                now=now, error=exc,
             )
+        committer.origin = None
         self.processed += 1
         if ack is not None:
             self._committer.ack(ack, held=held)

@@ -6,11 +6,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
+from gateway.log_limit import LogThrottle, excerpt, traceback_excerpt
 from gateway.messages import deadletter_body
 
 log = logging.getLogger(__name__)
 
-_LOG_EVERY_S = 10.0
+MAX_DETAIL_CHARS = 500
+"""The most of a rejection's detail a dead letter carries (an error's text may quote its input)."""
 
 
 class Rejections:
@@ -30,13 +32,15 @@ class Rejections:
         self._max_per_s = max_published_per_s
         self._window_start = 0.0
         self._window_count = 0
-        self._last_log: dict[str, float] = {}
-        self._unlogged: Counter[str] = Counter()
+        self._throttle = LogThrottle()
 
-    def reject(self, *, topic: str, payload: bytes, reason: str, detail: str, now: float) -> None:
-        """Count, log (rate-limited) and dead-letter one message."""
+    def reject(
+        self, *, topic: str, payload: bytes, reason: str, detail: str, now: float, error: BaseException | None = None
+    ) -> None:
+        """Count, log (rate-limited, with `error`'s traceback when given) and dead-letter one message."""
         self.counts[reason] += 1
-        self._log(topic, reason, detail, now)
+        detail = detail[:MAX_DETAIL_CHARS]
+        self._log(topic, reason, detail, now, error)
         if now - self._window_start >= 1.0:
             self._window_start, self._window_count = now, 0
         if self._window_count >= self._max_per_s:
@@ -48,11 +52,10 @@ class Rejections:
         if not self._publish(self._topic, body):
             self.counts["deadletter_unsent"] += 1
 
-    def _log(self, topic: str, reason: str, detail: str, now: float) -> None:
-        if now - self._last_log.get(reason, -_LOG_EVERY_S) < _LOG_EVERY_S:
-            self._unlogged[reason] += 1
+    def _log(self, topic: str, reason: str, detail: str, now: float, error: BaseException | None) -> None:
+        left_out = self._throttle.allow(reason, now)
+        if left_out is None:
             return
-        self._last_log[reason] = now
-        more = self._unlogged.pop(reason, 0)
-        suffix = f" ({more} more since the last report)" if more else ""
-        log.warning("rejected message on %s: %s: %s%s", topic, reason, detail, suffix)
+        suffix = f" ({left_out} more since the last report)" if left_out else ""
+        trace = f"\n{traceback_excerpt(error)}" if error is not None else ""
+        log.warning("rejected message on %s: %s: %s%s%s", excerpt(topic), reason, excerpt(detail), suffix, trace)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.errors import PayloadError
+from gateway.errors import PayloadError, parse_json
 
 _HEX = re.compile(r"^[0-9A-Fa-f]{4,124}$")
 # Up to 9 fractional digits (R700), and zones as Z, +00:00 or +0000 (Zebra).
@@ -48,15 +47,15 @@ def decode_rfid(payload: bytes) -> list[TagRead]:
 
 def _events(payload: bytes) -> list[Any]:
     try:
-        document = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        document = parse_json(payload)
+    except PayloadError:
         lines = [line for line in payload.splitlines() if line.strip()]
         if len(lines) < 2:
-            raise PayloadError("invalid_json", str(exc)) from exc
+            raise
         try:
-            return [json.loads(line) for line in lines]  # newline-delimited JSON
-        except (json.JSONDecodeError, UnicodeDecodeError) as line_exc:
-            raise PayloadError("invalid_json", f"not JSON nor JSON lines: {line_exc}") from line_exc
+            return [parse_json(line) for line in lines]  # newline-delimited JSON
+        except PayloadError as line_exc:
+            raise PayloadError("invalid_json", f"not JSON nor JSON lines: {line_exc.detail}") from line_exc
     return document if isinstance(document, list) else [document]
 
 

@@ -15,14 +15,13 @@ falls through to the model.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gateway.errors import PayloadError
+from gateway.errors import PayloadError, parse_json
 from rules.scale_bin import Reading
 
 _EPOCH_MS_ABOVE = 1e11  # a number this large is a timestamp in milliseconds (year 5138 in seconds)
@@ -83,10 +82,7 @@ def _bare_grams(text: bytes) -> float:
     try:
         value = float(text)
     except ValueError as exc:
-        try:
-            json.loads(text)
-        except ValueError:
-            raise PayloadError("invalid_json", f"not JSON and not a number: {text[:40]!r}") from exc
+        parse_json(text)  # `invalid_json` when it is not JSON at all
         raise PayloadError("invalid_payload", "expected a JSON object or a bare number") from exc
     if not math.isfinite(value):
         raise PayloadError("not_finite", "weight is NaN or infinite")

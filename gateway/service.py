@@ -10,6 +10,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
@@ -20,7 +21,7 @@ from gateway.api.app import create_app
 from gateway.api.server import ApiServer
 from gateway.backflush_feed import BackflushFeed
 from gateway.card_actions import CardActions
-from gateway.committer import Committer
+from gateway.committer import Committer, Message
 from gateway.config import PlantConfig
 from gateway.event_stream import EventStream
 from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
@@ -94,7 +95,9 @@ class Service:
         self.engine = Engine(specs=plant.loops, states=self.store.bin_states(), started_at=self.started_at)
         self.specs = self.engine.specs  # every loop's settings, by bin id
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
-        self.committer = Committer(store=self.store, executor=self._writer, on_committed=self._committed)
+        self.committer = Committer(
+            store=self.store, executor=self._writer, on_committed=self._committed, on_refused=self._refused
+        )
         self.link = MqttLink(
             settings=config.mqtt, client_id=config.client_id, subscriptions=topics.subscriptions,
             handler=self._handle, on_connected=self._republish,
@@ -233,17 +236,30 @@ class Service:
         await self.snapshots.save()
         await self.committer.drain()
 
-    def _committed(self, batch: Batch) -> None:
-        self.andon.bins_changed(event.bin_id for event, _ in batch.events)
-        self.andon.stations_changed([*batch.floor.stations, *(event.subject for event, _ in batch.floor.events)])
-        bodies = [body for _, body in batch.events] + [body for _, body in batch.floor.events]
+    def _committed(self, parts: Sequence[Batch]) -> None:
+        bodies: list[dict[str, Any]] = []  # in seq order: each part's events, then its floor events
+        for part in parts:
+            self.andon.bins_changed(event.bin_id for event, _ in part.events)
+            self.andon.stations_changed([*part.floor.stations, *(event.subject for event, _ in part.floor.events)])
+            bodies += [body for _, body in part.events]
+            bodies += [body for _, body in part.floor.events]
         self.connectors.feed(bodies)
         self.events.publish(bodies)
-        for event, body in batch.events:
-            self._send(body["seq"], event.kind, event.bin_id, body)
-        self.backflush.received((event for event, _ in batch.events), self.clock())
-        for floor_event, body in batch.floor.events:
-            self._send(body["seq"], floor_event.kind, floor_event.subject, body)
+        now = self.clock()
+        for part in parts:
+            for event, body in part.events:
+                self._send(body["seq"], event.kind, event.bin_id, body)
+            self.backflush.received((event for event, _ in part.events), now)
+            for floor_event, body in part.floor.events:
+                self._send(body["seq"], floor_event.kind, floor_event.subject, body)
+
+    def _refused(self, message: Message, reason: str) -> None:
+        """A message whose effects the database could not take: rejected like bad input, never redelivered."""
+        topic, payload = message
+        self.rejections.reject(
+            topic=topic, payload=payload, reason="unstorable", detail=f"its effects could not be stored: {reason}",
+            now=self.clock(),
+        )
 
     def _send(self, seq: int, kind: str, bin_id: str, body: dict[str, object]) -> None:
         topic = event_topic(self.config.prefix, kind, bin_id)

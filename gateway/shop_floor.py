@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gateway.committer import Committer
+from gateway.committer import Committer, Request
 from gateway.config import PlantConfig
 from gateway.errors import PayloadError
 from gateway.floor_config import STATUS_POINT, counter_specs, plc_specs, station_specs
@@ -130,8 +130,7 @@ class ShopFloor:
             change = self.rules.set_wip(station_id, wip, now)
         except UnknownSubjectError as exc:
             raise FloorOperationError(f"no station with id {station_id!r}", not_found=True) from exc
-        self._stage(change)
-        await self._committer.commit()
+        await self._commit(Request(f"POST /api/v1/stations/{station_id}/wip"), change)
 
     async def acknowledge(self, alarm_id: int, now: float) -> None:
         """Acknowledge an alarm by id (any subject: station, PLC or bin), committed before returning."""
@@ -147,8 +146,13 @@ class ShopFloor:
         except AlarmStateError as exc:
             raise FloorOperationError(str(exc)) from exc
         if event is not None:
-            self._stage(FloorChange(events=[event]))
-            await self._committer.commit()
+            await self._commit(Request(f"POST /api/v1/alarms/{alarm_id}/acknowledge"), FloorChange(events=[event]))
+
+    async def _commit(self, call: Request, change: FloorChange) -> None:
+        """Stage an API call's change as its own part and wait for its commit (`EffectRefusedError` if refused)."""
+        with self._committer.staging_for(call):
+            self._stage(change)
+        await self._committer.commit(call)
 
     def _stage(self, change: FloorChange) -> bool:
         if not change:

@@ -77,9 +77,19 @@ class StoreError(Exception):
     """The database cannot be opened or written."""
 
 
+def storage_failure(exc: BaseException) -> bool:
+    """Whether an error of a write is the storage's (I/O, disk full, locked, damaged file) rather than the data's.
+
+    SQLite reports the storage's problems as `OperationalError`, `InternalError` or a plain `DatabaseError`
+    ("database disk image is malformed"); a value it cannot bind (`OverflowError`, `InterfaceError`), a broken
+    constraint (`IntegrityError`) or a body that is not what the store expects is the data's.
+    """
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.InternalError) or type(exc) is sqlite3.DatabaseError
+
+
 @dataclass(slots=True)
 class Batch:
-    """Everything one transaction writes."""
+    """What one cause (a message, an API call, the service's own work) has staged: a part of a transaction."""
 
     events: list[tuple[Event, dict[str, Any]]] = field(default_factory=list)
     states: dict[str, BinState] = field(default_factory=dict)
@@ -127,35 +137,54 @@ class Store:
 
     # --- writing (one thread only) -------------------------------------------------------------
 
-    def write(self, batch: Batch) -> None:
-        """Write a batch in one transaction; raises `StoreError` when the database refuses it."""
+    def write(self, *parts: Batch) -> list[tuple[int, str]]:
+        """Write `parts` in one transaction, each in a savepoint of its own.
+
+        A part the database cannot take (a value out of SQLite's range, a broken constraint: its data, not the
+        disk) is rolled back alone and returned as (index, reason), and the others are committed. A storage
+        failure (I/O error, disk full, a damaged file) writes nothing and raises `StoreError`.
+        """
+        refused: list[tuple[int, str]] = []
         try:
             with transaction(self._writer) as cur:
-                for event, body in batch.events:
-                    self._apply(cur, event, body)
-                cur.executemany(STATE_SQL, [state_row(bin_id, st) for bin_id, st in batch.states.items()])
-                for answer in batch.answers:
-                    write_answer(cur, answer)
-                cur.executemany(
-                    "INSERT INTO rejections VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET count = ?",
-                    [(reason, n, n) for reason, n in batch.rejections.items()],
-                )
-                write_floor(cur, batch.floor)
-                if batch.samples or batch.keep_samples_after is not None:
-                    write_samples(cur, batch.samples, batch.keep_samples_after)
-                cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
-                if (prune := batch.prune_events) is not None:
-                    # By the ts index: only old rows are read, however long the log (a seq-ordered scan would
-                    # read every recent row, in the writer's transaction, to find none).
-                    cur.execute(
-                        "DELETE FROM events WHERE seq IN (SELECT seq FROM events INDEXED BY events_by_ts"
-                        " WHERE ts < ? AND published = 1 AND seq <= ? LIMIT ?)",
-                        (prune.before, prune.up_to, PRUNE_CHUNK),
-                    )
-                if batch.heartbeat is not None:
-                    cur.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (str(batch.heartbeat),))
+                for index, part in enumerate(parts):
+                    cur.execute("SAVEPOINT part")
+                    try:
+                        self._write_part(cur, part)
+                    except Exception as exc:
+                        if storage_failure(exc):
+                            raise
+                        cur.execute("ROLLBACK TO part")
+                        refused.append((index, f"{type(exc).__name__}: {exc}"))
+                    cur.execute("RELEASE part")
         except sqlite3.Error as exc:
             raise StoreError(f"write to {self.path} failed: {exc}") from exc
+        return refused
+
+    def _write_part(self, cur: sqlite3.Cursor, batch: Batch) -> None:
+        for event, body in batch.events:
+            self._apply(cur, event, body)
+        cur.executemany(STATE_SQL, [state_row(bin_id, st) for bin_id, st in batch.states.items()])
+        for answer in batch.answers:
+            write_answer(cur, answer)
+        cur.executemany(
+            "INSERT INTO rejections VALUES (?, ?) ON CONFLICT (reason) DO UPDATE SET count = ?",
+            [(reason, n, n) for reason, n in batch.rejections.items()],
+        )
+        write_floor(cur, batch.floor)
+        if batch.samples or batch.keep_samples_after is not None:
+            write_samples(cur, batch.samples, batch.keep_samples_after)
+        cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
+        if (prune := batch.prune_events) is not None:
+            # By the ts index: only old rows are read, however long the log (a seq-ordered scan would
+            # read every recent row, in the writer's transaction, to find none).
+            cur.execute(
+                "DELETE FROM events WHERE seq IN (SELECT seq FROM events INDEXED BY events_by_ts"
+                " WHERE ts < ? AND published = 1 AND seq <= ? LIMIT ?)",
+                (prune.before, prune.up_to, PRUNE_CHUNK),
+            )
+        if batch.heartbeat is not None:
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('heartbeat', ?)", (str(batch.heartbeat),))
 
     def _apply(self, cur: sqlite3.Cursor, event: Event, body: dict[str, Any]) -> None:
         cur.execute(

@@ -8,11 +8,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gateway.committer import Committer
-from gateway.store import Store
+import pytest
+
+from gateway.committer import Committer, EffectRefusedError, Request
+from gateway.store import Batch, Store
 from rules.cards import Card
 from rules.events import SignalReleased
+from rules.floor import FloorChange
 from rules.scale_bin import BinState
+from rules.stations import StationState
 from tests.loops import logged, loop_info
 
 CTX = {"B1": loop_info(sku="A", line="L1", station="S1", supplier=None, quantity=100)}
@@ -96,3 +100,54 @@ def test_commit_returns_only_once_the_staged_event_is_in_the_database(tmp_path: 
     writer.shutdown()
     store.close()
     assert seen == [["B1-1"]]
+
+
+def test_an_effect_the_database_cannot_take_is_refused_to_its_cause_alone_and_the_committer_goes_on(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "state.db"
+    store = Store(db)
+    writer = ThreadPoolExecutor(max_workers=1)
+    refused: list[tuple[tuple[str, bytes], str]] = []
+    committed: list[Batch] = []
+    acked: list[str] = []
+    bad_message = ("kanban/t/plc/P1/in", b'{"value": 7}')
+
+    async def scenario() -> None:
+        committer = Committer(
+            store=store, executor=writer, on_committed=committed.extend,
+            on_refused=lambda message, reason: refused.append((message, reason)),
+        )
+        task = asyncio.create_task(committer.run())
+        # Three causes in one transaction: a message whose effect SQLite cannot hold (a WIP past 2**63),
+        # a message releasing a signal, and an API call whose effect cannot be held either.
+        committer.origin = bad_message
+        committer.stage_floor(FloorChange(stations={"S1": StationState(wip=2**63)}), [])
+        committer.origin = None
+        committer.ack(lambda: acked.append("bad"), held=True)
+        committer.origin = ("kanban/t/scale/B1", b"250")
+        event = SignalReleased("B1", "B1-1", 1, 1.0, 25, "scale")
+        state = BinState(depth=1, open_cards=(Card(1, "B1-1", "released", 1.0),))
+        committer.stage_event(*logged(event, CTX["B1"]), state)
+        committer.origin = None
+        committer.ack(lambda: acked.append("good"), held=True)
+        call = Request("POST /api/v1/stations/S2/wip")
+        with committer.staging_for(call):
+            committer.stage_floor(FloorChange(stations={"S2": StationState(wip=2**64)}), [])
+        with pytest.raises(EffectRefusedError, match="OverflowError"):
+            await committer.commit(call)
+        # The committer is still running: the next effect of the same station commits.
+        committer.stage_floor(FloorChange(stations={"S1": StationState(wip=5)}), [])
+        await committer.commit()
+        assert not task.done()
+        task.cancel()
+
+    asyncio.run(scenario())
+    writer.shutdown()
+    assert [(message, reason.split(":")[0]) for message, reason in refused] == [(bad_message, "OverflowError")]
+    assert acked == ["bad", "good"]  # a refused message is acknowledged too, so it is never redelivered
+    assert committed_signals(db) == ["B1-1"]
+    assert [event.signal_id for part in committed for event, _ in part.events] == ["B1-1"]  # only what committed
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT station_id, wip FROM station_state").fetchall() == [("S1", 5)]
+    store.close()

@@ -95,7 +95,7 @@ def test_sampling_many_loops_commits_them_in_slices(tmp_path: Path) -> None:
                     started_at=D0)
     writer = ThreadPoolExecutor(max_workers=1)
     committed: list[Batch] = []
-    committer = Committer(store=store, executor=writer, on_committed=committed.append)
+    committer = Committer(store=store, executor=writer, on_committed=committed.extend)
     analytics = LoopAnalytics(config=config, engine=engine, store=store, committer=committer, clock=lambda: D0)
 
     async def scenario() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,11 +36,11 @@ def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_o
     engine = Engine(specs=[spec(b) for b in BINS], states={b: BinState(pieces=i) for i, b in enumerate(BINS)},
                     started_at=0.0)
     writer = ThreadPoolExecutor(max_workers=1)
-    committed: list[Batch] = []
+    committed: list[Sequence[Batch]] = []  # the parts of each transaction
     first_slice = asyncio.Event()
 
-    def on_committed(batch: Batch) -> None:
-        committed.append(batch)
+    def on_committed(parts: Sequence[Batch]) -> None:
+        committed.append(parts)
         first_slice.set()
 
     recorded: list[int] = []
@@ -65,9 +66,10 @@ def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_o
     writer.shutdown()
     store.close()
 
-    sizes = [len(batch.states) for batch in committed]
+    sizes = [sum(len(part.states) for part in parts) for parts in committed]
     assert max(sizes) <= SLICE + 1  # a slice, plus the state of a bin whose signal shared its transaction
-    assert sum(1 for batch in committed if batch.heartbeat is not None) == 5  # 2,300 bins in slices of 500
+    batches = [part for parts in committed for part in parts]
+    assert sum(1 for batch in batches if batch.heartbeat is not None) == 5  # 2,300 bins in slices of 500
     assert recorded == [1, 2, 3]
     with sqlite3.connect(db) as conn:
         pieces = dict(conn.execute("SELECT bin_id, pieces FROM bin_state").fetchall())
@@ -75,5 +77,5 @@ def test_a_large_snapshot_is_written_in_slices_and_signals_do_not_wait_for_all_o
         rejections = conn.execute("SELECT reason, count FROM rejections").fetchall()
     assert pieces == {b: i for i, b in enumerate(BINS)} | {"X": None}
     assert published == [1, 2, 3]
-    assert [batch.events[0][0].signal_id for batch in committed if batch.events] == ["X-1"]
+    assert [batch.events[0][0].signal_id for batch in batches if batch.events] == ["X-1"]
     assert rejections == [("bad_json", 4)]
