@@ -34,6 +34,7 @@ from gateway.floor_config import (
     point_refs,
 )
 from gateway.rfid_config import RfidConfig, rfid_problems
+from rules.limits import MAX_COUNT
 from rules.scale_bin import BinSpec
 
 
@@ -44,6 +45,15 @@ class _Model(BaseModel):
 # A plant has one of these per loop, tens of thousands of them: slotted dataclasses take ~0.3 kB a loop where
 # models (a `__dict__`, a fields-set and nested models each) took 1.7 kB. Validation and errors are the same.
 _per_loop = validated_dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid", allow_inf_nan=False))
+
+
+MAX_WEIGHT_G = 1e9
+"""The heaviest weight a plant file may give (a tonne): far beyond any bin, and weights stay exact in floats."""
+MAX_CARDS = 100
+MAX_CAPACITY = MAX_COUNT // 2
+"""A bin's pieces: a reading may go 20 % over capacity before it is refused, and pieces stay within MAX_COUNT."""
+MAX_CONTAINER = MAX_CAPACITY // MAX_CARDS
+"""A container's pieces: a full loop of `MAX_CARDS` containers stays within a bin's capacity."""
 
 
 class TlsConfig(_Model):
@@ -117,7 +127,9 @@ class ApiConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/]+")  # for links sent to suppliers
-    event_stream_max_queued: int = Field(default=10_000, ge=1)  # per live-stream client; beyond: disconnected
+    event_stream_max_queued: int = Field(default=10_000, ge=1, le=10_000_000)  # per live-stream client
+    # A request body over this is refused with 413 before it is read whole (the API's bodies are a few bytes).
+    max_body_bytes: int = Field(default=65536, ge=1024, le=16 << 20)
 
 
 class IngestConfig(_Model):
@@ -141,7 +153,7 @@ class Item(_Model):
 
     sku: Ident
     description: str = ""
-    unit_weight_g: float = Field(gt=0, allow_inf_nan=False)
+    unit_weight_g: float = Field(gt=0, le=MAX_WEIGHT_G, allow_inf_nan=False)
     supplier: Ident | None = None
     gtin: str | None = Field(default=None, pattern=r"^(\d{8}|\d{12,14})$")  # RFID tags count by it
 
@@ -155,9 +167,9 @@ class Item(_Model):
 class ScaleConfig:
     """The scale under a bin."""
 
-    tare_g: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    tare_g: float = Field(default=0.0, ge=0, le=MAX_WEIGHT_G, allow_inf_nan=False)
     topic: str | None = Field(default=None, min_length=1, pattern=r"^[^+#]+$")
-    zero_tolerance_g: float = Field(default=50.0, ge=0, allow_inf_nan=False)
+    zero_tolerance_g: float = Field(default=50.0, ge=0, le=MAX_WEIGHT_G, allow_inf_nan=False)
 
 
 @_per_loop
@@ -176,15 +188,15 @@ class Bin:
     sku: Ident
     line: Ident
     station: Ident
-    container_qty: int = Field(gt=0)
-    cards: int = Field(default=1, ge=1, le=100)
-    reorder_point: int = Field(ge=0)
-    reset_point: int | None = Field(default=None, ge=0)
-    capacity_pieces: int | None = Field(default=None, gt=0)
+    container_qty: int = Field(gt=0, le=MAX_CONTAINER)
+    cards: int = Field(default=1, ge=1, le=MAX_CARDS)
+    reorder_point: int = Field(ge=0, le=MAX_CAPACITY)
+    reset_point: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
+    capacity_pieces: int | None = Field(default=None, gt=0, le=MAX_CAPACITY)
     scale: ScaleConfig = ScaleConfig()
     debounce: Debounce = Debounce()
     stale_after_s: float = Field(default=300.0, gt=0, le=7 * 86400)
-    safety_stock: int = Field(default=0, ge=0)
+    safety_stock: int = Field(default=0, ge=0, le=MAX_CAPACITY)
     receive_by_scale: bool = True
     receive_tolerance: float = Field(default=0.25, gt=0, lt=0.5)
     predictive_margin_h: float | None = Field(default=None, ge=0)  # set: release early (docs/ANALYTICS.md)

@@ -13,6 +13,7 @@ from gateway.config_base import Ident, Path_
 from rules.backflush import Consumption
 from rules.counters import CounterSpec, width_max
 from rules.floor import PlcSpec
+from rules.limits import MAX_COUNT
 from rules.stations import StationSpec
 
 PointType = Literal["bool", "uint16", "int16", "uint32", "int32", "uint64", "float32", "float64"]
@@ -34,7 +35,7 @@ class CounterConfig(_Model):
     """A cumulative counter: wraps to 0 after `max_value` (default: the type's largest value)."""
 
     max_value: int | None = Field(default=None, ge=1)
-    max_step: int = Field(default=10_000, ge=1)
+    max_step: int = Field(default=10_000, ge=1, le=MAX_COUNT)
 
 
 class Point(_Model):
@@ -288,9 +289,9 @@ class Station(_Model):
     line: Ident
     in_counters: list[PointRef] = []
     out_counters: list[PointRef] = []
-    wip_warning: int | None = Field(default=None, ge=1)
-    wip_limit: int | None = Field(default=None, ge=1)
-    hysteresis: int = Field(default=0, ge=0)
+    wip_warning: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    wip_limit: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    hysteresis: int = Field(default=0, ge=0, le=MAX_COUNT)
     material_call: PointRef | None = None
     stalled_after_s: float | None = Field(default=None, gt=0)
     schedule: Schedule | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from rules.limits import MAX_COUNT
+
 _RATE_WINDOW_S = 3600.0
 _RATE_BUCKET_S = 60.0
 
@@ -65,12 +67,13 @@ class Station:
         self.last_out_at: float | None = None  # since start-up: a restart gives a stalled station a fresh start
 
     def count(self, *, entered: int, left: int, ts: float) -> int:
-        """Apply units counted in and out; returns the change in WIP."""
+        """Apply units counted in and out; returns the change in WIP. Totals stop at `MAX_COUNT` rather than
+        grow past what can be stored (a counter may step by up to its range when so configured)."""
         st = self.state
-        st.units_in += entered
-        st.units_out += left
+        st.units_in = min(MAX_COUNT, st.units_in + entered)
+        st.units_out = min(MAX_COUNT, st.units_out + left)
         before = st.wip
-        st.wip = max(0, st.wip + entered - left)
+        st.wip = min(MAX_COUNT, max(0, st.wip + entered - left))
         st.updated_at = ts
         if entered:
             self.rate_in.add(entered, ts)
@@ -81,7 +84,7 @@ class Station:
 
     def set_wip(self, wip: int, ts: float) -> int:
         """A physical count: WIP is now `wip`; returns the change."""
-        if wip < 0:
-            raise ValueError("WIP cannot be negative")
+        if not 0 <= wip <= MAX_COUNT:
+            raise ValueError(f"WIP must be within 0..{MAX_COUNT}")
         before, self.state.wip, self.state.updated_at = self.state.wip, wip, ts
         return wip - before

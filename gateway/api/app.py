@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from gateway.api import errors
+from gateway.api.middleware import BodyLimit, FaultGuard
 from gateway.api.routes import alarms, andon, bins, deliveries, events, health, history, loops, signals, stations
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=service.config.api.max_body_bytes)
+    app.add_middleware(FaultGuard)  # outermost of ours: whatever escapes the rest
     for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events):
         app.include_router(module.router)
     return app

@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from gateway.committer import EffectRefusedError
+
 
 class ApiError(Exception):
     """An error with an HTTP status and a stable code."""
@@ -47,8 +49,16 @@ class InvalidRequestError(ApiError):
     code = "invalid_request"
 
 
-def _body(code: str, message: str) -> dict[str, dict[str, str]]:
+def body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def http_code(status: int) -> str:
+    """The error code of an HTTP status the framework raises."""
+    return _HTTP_CODES.get(status, f"http_{status}")
 
 
 def install(app: FastAPI) -> None:
@@ -56,15 +66,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status)
+        return JSONResponse(body(exc.code, exc.message), status_code=exc.status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-        return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)
+        code = http_code(exc.status_code)
+        return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(EffectRefusedError)
+    async def refused(request: Request, exc: EffectRefusedError) -> JSONResponse:
+        message = f"the change could not be stored, nothing was changed: {exc}"
+        return JSONResponse(body("unstorable", message), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
-        return JSONResponse(_body("invalid_request", f"{where}: {first['msg']}"), status_code=422)
+        return JSONResponse(body("invalid_request", f"{where}: {first['msg']}"), status_code=422)

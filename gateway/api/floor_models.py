@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from rules.limits import MAX_COUNT
+
 
 class StationOut(BaseModel):
     """A station's work in process, its levels, state and throughput."""
@@ -33,7 +35,7 @@ class StationList(BaseModel):
 class WipCount(BaseModel):
     """A physical count of the units at a station."""
 
-    wip: int = Field(ge=0)
+    wip: int = Field(ge=0, le=MAX_COUNT)
 
 
 class AlarmOut(BaseModel):

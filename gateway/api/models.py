@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from rules.cards import SignalStatus
+from rules.limits import MAX_COUNT, MAX_ID
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""An id of a stored row (alarm, delivery) in a path: within SQLite's integers, so a lookup never overflows."""
 
 
 class ErrorBody(BaseModel):
@@ -77,7 +82,7 @@ class ActionIn(BaseModel):
 class ShipIn(ActionIn):
     """Optional body of a ship POST."""
 
-    quantity: int | None = Field(default=None, ge=1)
+    quantity: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     asn: str | None = Field(default=None, min_length=1, max_length=100)
 
 

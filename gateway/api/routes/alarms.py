@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import ConflictError, NotFoundError
 from gateway.api.floor_models import AlarmList, AlarmOut
-from gateway.api.models import ErrorOut
+from gateway.api.models import ErrorOut, RowId
 from gateway.floor_views import alarm_out
 from gateway.shop_floor import FloorOperationError
 
@@ -29,7 +29,7 @@ async def list_alarms(
 
 
 @router.post("/{alarm_id}/acknowledge", responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-async def acknowledge_alarm(alarm_id: int, service: ServiceDep) -> AlarmOut:
+async def acknowledge_alarm(alarm_id: RowId, service: ServiceDep) -> AlarmOut:
     """Acknowledge an alarm; answers once it is committed. A cleared alarm cannot be acknowledged (409)."""
     try:
         await service.floor.acknowledge(alarm_id, service.clock())

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from connectors.outbox import Item
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import NotFoundError
-from gateway.api.models import ErrorOut
+from gateway.api.models import ErrorOut, RowId
 from gateway.messages import iso
 
 router = APIRouter(tags=["deliveries"])
@@ -84,7 +84,7 @@ async def list_deliveries(
 
 
 @router.post("/api/v1/deliveries/{delivery_id}/retry", responses={404: {"model": ErrorOut}})
-async def retry_delivery(delivery_id: int, service: ServiceDep) -> DeliveryOut:
+async def retry_delivery(delivery_id: RowId, service: ServiceDep) -> DeliveryOut:
     """Send a delivery again now, with a fresh attempt count (dead-lettered ones included)."""
     outbox = service.connectors.outbox
     found = outbox.get(delivery_id) if outbox is not None else None

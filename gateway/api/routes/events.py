@@ -12,6 +12,7 @@ from gateway.api.deps import ServiceDep
 from gateway.api.errors import InvalidRequestError
 from gateway.api.models import ErrorOut
 from gateway.event_stream import EVENT_TYPES, Wanted
+from rules.limits import MAX_ID
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -24,8 +25,8 @@ async def stream_events(
     service: ServiceDep,
     types: Annotated[str | None, Query(alias="type", description="comma-separated event types to send")] = None,
     lines: Annotated[str | None, Query(alias="line", description="comma-separated lines to send events of")] = None,
-    after: Annotated[int | None, Query(ge=0, description="send the logged events after this seq first")] = None,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="send the logged events after this seq")] = None,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_ID)] = None,
 ) -> StreamingResponse:
     """Every committed event once its commit is done; with `Last-Event-ID` (or `after`) first those missed."""
     start = last_event_id if last_event_id is not None else after
