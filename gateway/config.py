@@ -83,6 +83,9 @@ class MqttConfig(_Model):
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     reconnect_max_s: float = Field(default=30.0, ge=1.0, le=600.0)
+    # MQTT 5 only (3.1.1 sessions last until the broker's own expiry): how long the broker keeps the service's
+    # session, and the QoS 1 readings queued for it, while the service is down. 4294967295: never expires.
+    session_expiry_s: int = Field(default=7 * 86400, ge=0, le=0xFFFFFFFF)
 
     @field_validator("url")
     @classmethod

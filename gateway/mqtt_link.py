@@ -81,8 +81,13 @@ class _Protocol(MQTTProtocol):  # type: ignore[misc]
 class _AckingClient(gmqtt.Client):  # type: ignore[misc]
     """gmqtt client whose connections use `_Protocol`."""
 
-    def __init__(self, client_id: str, *, handler: Handler, reconnect_max_s: float) -> None:
-        super().__init__(client_id, clean_session=False, optimistic_acknowledgement=False)
+    def __init__(
+        self, client_id: str, *, handler: Handler, reconnect_max_s: float, session_expiry_s: int | None
+    ) -> None:
+        # MQTT 5 ends a session when its connection closes unless CONNECT asks for an expiry interval; 3.1.1
+        # has no such property (None) and keeps a session that is not clean.
+        expiry = {} if session_expiry_s is None else {"session_expiry_interval": session_expiry_s}
+        super().__init__(client_id, clean_session=False, optimistic_acknowledgement=False, **expiry)
         self._handler = handler
         self._reconnect_max_s = reconnect_max_s
 
@@ -166,12 +171,13 @@ class MqttLink:
             await client.disconnect()
 
     def _new_client(self) -> _AckingClient:
+        s = self._settings
         client = _AckingClient(
-            self._client_id, handler=self._handler, reconnect_max_s=self._settings.reconnect_max_s
+            self._client_id, handler=self._handler, reconnect_max_s=s.reconnect_max_s,
+            session_expiry_s=s.session_expiry_s if s.protocol == "5" else None,
         )
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
-        s = self._settings
         if s.username is not None:
             password = s.password.get_secret_value() if s.password is not None else None
             client.set_auth_credentials(s.username, password)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Broker, Gateway, messages, wait_for
+from tests.conftest import PLANT, Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +131,25 @@ def test_readings_sent_while_the_service_is_down_are_processed_after_restart(
     signals = wait_for(lambda: open_signals(gateway), what="a signal from queued readings")
     assert isinstance(signals, list)
     assert [s["bin_id"] for s in signals] == ["B1"]
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_every_reading_queued_while_the_service_restarts_is_processed_once_with_either_protocol(
+    broker: Broker, tmp_path: Path, protocol: str
+) -> None:
+    template = PLANT.replace('mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}',
+                             'mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}", protocol: "{protocol}"}}')
+    gw = make_gateway(tmp_path, broker.port, f"queued-{protocol}", template, protocol=protocol)
+    gw.start()
+    try:
+        assert gw.kill(signal.SIGTERM) == 0
+        # 50 QoS 1 readings while the service is down: the broker keeps them for its session (MQTT 5: for the
+        # session expiry interval the service asked for, 3.1.1: until the broker's own expiry).
+        broker.publish_many(f"{gw.prefix}/scale/B1", [json.dumps({"weight_g": FULL - i}) for i in range(50)])
+        gw.start()
+        wait_for(lambda: gw.get("/api/v1/counters").json()["processed_since_start"] >= 50,
+                 what="the queued readings to be processed")
+        assert gw.get("/api/v1/counters").json()["processed_since_start"] == 50
+        assert gw.get("/api/v1/bins/B1").json()["weight_g"] == FULL - 49
+    finally:
+        gw.stop()
