@@ -76,6 +76,8 @@ class Connectors:
         self.outbox = Outbox(
             config.outbox_path, max_items=config.outbox.max_items, keep_delivered=config.outbox.keep_delivered
         )
+        if (identity := store.identity()) is not None:
+            self.outbox.claim(identity["database_id"])  # a missing state database is then noticed (state_files)
         for sid, supplier in self._suppliers.items():
             assert supplier.webhook is not None
             self.webhooks[sid] = SupplierWebhook(

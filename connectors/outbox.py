@@ -99,6 +99,10 @@ class Outbox:
         self._db.close()
         self._reader.close()
 
+    def claim(self, database_id: str) -> None:
+        """Record the state database this outbox belongs to, unless it already belongs to one."""
+        self._run("INSERT OR IGNORE INTO meta VALUES ('state_database_id', ?)", (database_id,))
+
     def _run(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, args)
@@ -241,3 +245,47 @@ class Outbox:
         for row in self._query("SELECT consumer, count FROM dropped"):
             out.setdefault(row["consumer"], {})["dropped"] = row["count"]
         return out
+
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Which state database an outbox belongs to (None: made before owners were recorded), and the last of its
+    events the outbox has taken (None: none yet)."""
+
+    database_id: str | None
+    fed_seq: int | None
+
+
+def read_owner(path: Path) -> Owner | None:
+    """The owner recorded in an outbox file; None when there is no outbox file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        conn = connect(path)
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+                return Owner(None, None)
+            meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('state_database_id', 'fed_seq')"))
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise OutboxError(f"cannot read outbox {path}: {exc}") from exc
+    fed = meta.get("fed_seq")
+    return Owner(meta.get("state_database_id"), None if fed is None else int(fed))
+
+
+def set_owner(path: Path, owner: Owner) -> None:
+    """Record the state database an outbox belongs to (and, when given, the last of its events it has taken)."""
+    fed = None if owner.fed_seq is None else str(owner.fed_seq)
+    rows = [("state_database_id", owner.database_id), ("fed_seq", fed)]
+    try:
+        conn = connect(path)
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            with transaction(conn) as cur:
+                cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [r for r in rows if r[1] is not None])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise OutboxError(f"cannot write outbox {path}: {exc}") from exc

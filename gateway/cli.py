@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run the service")
     run.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
+    run.add_argument(
+        "--new-state", action="store_true",
+        help="start with a new state database; an existing one is moved aside (<file>.replaced-<time>), not deleted",
+    )
     run.set_defaults(handler=_cmd_run)
     check = sub.add_parser("check-config", help="validate a plant file and print every error")
     check.add_argument("config", type=Path)
@@ -49,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the service with a broker and simulated scales")
     demo.add_argument("--config", "-c", type=Path, default=Path("config/example-plant.yaml"))
     demo.add_argument("--drain-seconds", type=float, default=30.0, help="how fast the simulated bins empty")
+    demo.add_argument("--new-state", action="store_true", help="start with a new state database (as for run)")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
@@ -107,7 +112,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     def start(stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         gc.disable()
-        service = Service(plant)
+        service = Service(plant, new_state=args.new_state)
         # What start-up built lives as long as the process: keep it out of every later collection.
         gc.freeze()
         gc.enable()
@@ -131,7 +136,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_CONFIG
-    return _run_until_signal(lambda stop: run_demo(config, stop, drain_s=args.drain_seconds))
+    return _run_until_signal(lambda stop: run_demo(config, stop, drain_s=args.drain_seconds, new_state=args.new_state))
 
 
 def _run_until_signal(start: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:
@@ -145,12 +150,14 @@ def _run_until_signal(start: Callable[[asyncio.Event], Coroutine[Any, Any, None]
     try:
         asyncio.run(runner())
     except Exception as exc:  # a start-up failure: say what, not a traceback
-        logging.getLogger("kanban-edge").error("%s", _root_cause(exc))
-        return EXIT_RUNTIME
+        cause = _root_cause(exc)
+        logging.getLogger("kanban-edge").error("%s", cause)
+        code: int = getattr(cause, "exit_code", EXIT_RUNTIME)
+        return code
     return 0
 
 
-def _root_cause(exc: BaseException) -> str:
+def _root_cause(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    return str(exc)
+    return exc

@@ -36,10 +36,12 @@ def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin
     return sims
 
 
-async def run_demo(config: PlantConfig, stop: asyncio.Event, *, drain_s: float = 30.0) -> None:
+async def run_demo(
+    config: PlantConfig, stop: asyncio.Event, *, drain_s: float = 30.0, new_state: bool = False
+) -> None:
     """Run until `stop` is set; simulated bins reach their reorder point in about `drain_s` seconds."""
     async with demo_broker(config.mqtt.host, config.mqtt.port) as broker:
-        service = Service(Plant.of(config))
+        service = Service(Plant.of(config), new_state=new_state)
         api = f"http://{config.api.host}:{config.api.port}"
         print(f"broker:  {broker}")
         print(f"API:     {api}/api/v1/signals?status=open   {api}/api/v1/bins   {api}/docs")

@@ -33,7 +33,8 @@ from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
 from gateway.shop_floor import ShopFloor
 from gateway.snapshots import Snapshots
-from gateway.store import Batch, EventPrune, Store
+from gateway.state_files import open_state
+from gateway.store import Batch, EventPrune
 from rules.analytics import DAY_S
 from rules.engine import Engine
 from rules.scale_bin import BinSpec
@@ -84,14 +85,14 @@ class OnStandardTopic:
 class Service:
     """The running gateway."""
 
-    def __init__(self, plant: Plant, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, plant: Plant, *, clock: Callable[[], float] = time.time, new_state: bool = False) -> None:
         self.config = config = plant.config
         self.clock = clock
         self.started_at = clock()
         self.item_config = config.items_by_sku
         self.supplier_config = {s.id: s for s in config.suppliers}
         topics = plan_topics(config, plant.loops)
-        self.store = Store(config.storage.path)
+        self.store = open_state(config, new_state=new_state, now=self.started_at)
         self.engine = Engine(specs=plant.loops, states=self.store.bin_states(), started_at=self.started_at)
         self.specs = self.engine.specs  # every loop's settings, by bin id
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")

@@ -7,8 +7,10 @@ A separate reader connection serves the API; WAL mode lets it read while the wri
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +131,7 @@ class Store:
         self.path = path
         self._read_lock = threading.Lock()
         self.floor = FloorReads(self._query)
+        self.damage: str | None = None  # what an integrity check after start-up found wrong (`gateway.state_files`)
 
     def close(self) -> None:
         """Close both connections."""
@@ -251,6 +254,23 @@ class Store:
         )
         return [(r["seq"], r["bin_id"], r["body"]) for r in rows]
 
+    def identity(self) -> dict[str, str] | None:
+        """The database's identity (`database_id`, `site`, `created_at`), None for a database made before them."""
+        rows = self._query("SELECT key, value FROM meta WHERE key IN ('database_id', 'site', 'created_at')")
+        found = {r["key"]: r["value"] for r in rows}
+        return found if len(found) == len(IDENTITY_KEYS) else None
+
+    def set_identity(self, identity: dict[str, str]) -> None:
+        """Record the database's identity (once: for a database made before identities)."""
+        with transaction(self._writer) as cur:
+            _write_identity(cur, identity)
+
+    def number_events_after(self, seq: int) -> None:
+        """Give the next committed event a seq above `seq`: events up to it went out from another database."""
+        with transaction(self._writer) as cur:
+            if cur.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'events'", (seq,)).rowcount == 0:
+                cur.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", (seq,))
+
     def last_event_seq(self) -> int:
         """The seq of the newest event ever committed (kept in the log or already pruned), 0 when there is none."""
         rows = self._query("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
@@ -260,6 +280,38 @@ class Store:
         """Committed events after `seq`, oldest first: (seq, body)."""
         rows = self._query("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
         return [(r["seq"], r["body"]) for r in rows]
+
+
+IDENTITY_KEYS = ("database_id", "site", "created_at")
+
+
+def _write_identity(cur: sqlite3.Cursor | sqlite3.Connection, identity: Mapping[str, object]) -> None:
+    cur.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(identity[k])) for k in IDENTITY_KEYS])
+
+
+def create_database(path: Path, identity: Mapping[str, object]) -> None:
+    """A new database at `path` with its schema and identity, made under another name and then renamed into
+    place, so that a crash while it is made never leaves a half-made (or empty) file at `path`."""
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    try:
+        # A rollback journal, not WAL, while it is made: once closed, everything is in the one file to rename.
+        conn = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            _migrate(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            _write_identity(conn, identity)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        os.replace(temporary, path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename survives a power cut
+        finally:
+            os.close(directory)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot create database {path}: {exc}") from exc
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

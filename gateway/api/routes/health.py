@@ -14,11 +14,12 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", responses={503: {"model": Health}})
 async def healthz(service: ServiceDep) -> JSONResponse:
     """200 when the broker is connected and the database takes writes, else 503 with what is wrong."""
+    database_error = service.committer.last_error or service.store.damage
     health = Health(
-        status="ok" if service.link.connected and service.committer.healthy else "degraded",
+        status="ok" if service.link.connected and database_error is None else "degraded",
         broker_connected=service.link.connected,
         database_writable=service.committer.healthy,
-        database_error=service.committer.last_error,
+        database_error=database_error,
         uptime_s=round(service.clock() - service.started_at, 1),
     )
     return JSONResponse(health.model_dump(), status_code=200 if health.status == "ok" else 503)
