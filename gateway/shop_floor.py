@@ -22,7 +22,7 @@ from gateway.ingest import TopicHandler
 from gateway.messages import iso
 from gateway.scale_payloads import _timestamp
 from rules.alarms import AlarmStateError, acknowledge
-from rules.events import AlarmRaised, AndonChanged, FloorEvent, WipChanged
+from rules.events import AndonChanged, FloorEvent, WipChanged
 from rules.floor import CounterVerdict, Floor, FloorChange, UnknownSubjectError
 
 
@@ -173,8 +173,7 @@ class ShopFloor:
             body["plc"] = event.subject
         elif event.alarm_kind == "sensor_stale":
             body["bin_id"] = event.subject
-        if isinstance(event, AlarmRaised):
-            body["detail"] = event.detail
+        body["detail"] = event.detail  # every event of an alarm says what the alarm is about
         return body
 
     def _ts(self, ts: str | float | None, now: float) -> float:

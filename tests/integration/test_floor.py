@@ -56,6 +56,18 @@ def alarms(gw: Gateway, status: str = "active") -> list[dict[str, object]]:
     return found
 
 
+def logged_events(gw: Gateway, types: str, count: int) -> list[dict[str, object]]:
+    """The first `count` events of `types` in the event log, as the live event stream sends them."""
+    found: list[dict[str, object]] = []
+    with httpx.stream("GET", f"{gw.api}/api/v1/events?type={types}&after=0", timeout=10) as answer:
+        for line in answer.iter_lines():
+            if line.startswith("data: "):
+                found.append(json.loads(line.removeprefix("data: ")))
+                if len(found) == count:
+                    break
+    return found
+
+
 def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor_gateway: Gateway) -> None:
     gw = floor_gateway
     sub = broker.subscribe(f"{gw.prefix}/alarm/+", count=2)
@@ -73,11 +85,15 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
     assert raised["wip_limit"]["type"] == "alarm_raised"
     assert (raised["wip_limit"]["station"], raised["wip_limit"]["line"]) == ("S1", "L1")
     assert {"seq", "ts", "site", "alarm_id", "subject"} <= set(raised["wip_limit"])
+    assert raised["wip_limit"]["detail"] == "WIP 11 >= 10"
 
     limit = next(a for a in alarms(gw) if a["kind"] == "wip_limit")
+    acked = broker.subscribe(f"{gw.prefix}/alarm/+", count=1)
     answer = httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5)
     assert answer.status_code == 200
     assert answer.json()["status"] == "acknowledged"
+    [(_, ack)] = messages(acked)  # every event of an alarm carries its detail, as raised
+    assert (ack["type"], ack["alarm_id"], ack["detail"]) == ("alarm_acknowledged", limit["id"], "WIP 11 >= 10")
     assert httpx.post(f"{gw.api}/api/v1/alarms/999999/acknowledge", timeout=5).status_code == 404
 
     gw.kill()  # SIGKILL: what was answered is committed
@@ -93,6 +109,11 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
     assert alarms(gw) == []
     cleared = {a["kind"]: a for a in alarms(gw, "all")}
     assert cleared["wip_limit"]["status"] == "cleared"
+    logged = logged_events(gw, "alarm_acknowledged,alarm_cleared", 3)
+    assert sorted((str(body["type"]), str(body["alarm_kind"])) for body in logged) == [
+        ("alarm_acknowledged", "wip_limit"), ("alarm_cleared", "wip_limit"), ("alarm_cleared", "wip_warning"),
+    ]
+    assert all(body["detail"] == raised[str(body["alarm_kind"])]["detail"] for body in logged)
     assert httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5).status_code == 409
     assert httpx.post(f"{gw.api}/api/v1/stations/S9/wip", json={"wip": 2}, timeout=5).status_code == 404
     assert httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": -1}, timeout=5).status_code == 422
