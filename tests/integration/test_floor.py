@@ -121,7 +121,7 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
 
 def test_plc_offline_alarm_and_bad_values_are_dead_lettered(broker: Broker, floor_gateway: Gateway) -> None:
     gw = floor_gateway
-    dead = broker.subscribe(f"{gw.prefix}/deadletter", count=3)
+    dead = broker.subscribe(f"{gw.prefix}/deadletter", count=5)
     broker.publish(f"{gw.prefix}/plc/press1/status", json.dumps({"online": False, "error": "connection refused"}))
     wait_for(lambda: alarms(gw), what="the PLC offline alarm")
     [offline] = alarms(gw)
@@ -133,8 +133,10 @@ def test_plc_offline_alarm_and_bad_values_are_dead_lettered(broker: Broker, floo
     broker.publish(f"{gw.prefix}/plc/press1/parts_in", json.dumps({"value": 12.5}))
     broker.publish(f"{gw.prefix}/plc/press1/parts_in", json.dumps({"value": 70000}))
     broker.publish(f"{gw.prefix}/plc/press1/nothing", json.dumps({"value": 1}))
+    broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": 1e300}))  # int16 × 0.1
+    broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": True}))
     reasons = [body["reason"] for _, body in messages(dead)]
-    assert reasons == ["invalid_payload", "out_of_range", "unknown_point"]
+    assert reasons == ["invalid_payload", "out_of_range", "unknown_point", "out_of_range", "invalid_payload"]
     broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": 21.5}))
     assert station(gw)["wip"] == 0
 
