@@ -1,8 +1,9 @@
 """One task per PLC: reads its register map over Modbus TCP or RTU and publishes the values on MQTT.
 
 Values go out on `<prefix>/plc/<plc>/<point>` as `{"value": ..., "ts": ...}` when they change and at least
-every `heartbeat_s`. `<prefix>/plc/<plc>/status` says `{"online": false, "error": ...}` while the PLC cannot
-be reached (again every heartbeat) and `{"online": true}` once it answers. A point the PLC refuses (an
+every `heartbeat_s`. `<prefix>/plc/<plc>/status` says `{"online": false, "error": ...}` as soon as the PLC
+cannot be reached and again every `heartbeat_s` while it stays so (a timer, whatever the reconnection
+attempts are doing), and `{"online": true}` once it answers. A point the PLC refuses (an
 address outside its map, a Modbus exception) is reported by name and left out until the next reconnect;
 the other points keep being read.
 
@@ -13,6 +14,7 @@ retried on every poll, and after a reconnect every light is written again (the P
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -71,6 +73,7 @@ class PlcPoller:
         self._reconnect_max_s = reconnect_max_s
         self._last: dict[str, tuple[Any, float]] = {}  # point → (value, monotonic time it was published)
         self._status: tuple[bool, str, float] | None = None
+        self._repeat: asyncio.TimerHandle | None = None  # publishes the offline status again after a heartbeat
         self._bad: dict[str, str] = {}  # point → why the PLC refused it, until the next reconnect
         self._polled = False  # whether the current session read the PLC at least once
         self._lights = {light.station: light for light in plc.lights}
@@ -91,19 +94,22 @@ class PlcPoller:
     async def run(self, publish: Publish) -> None:
         """Poll until cancelled."""
         attempt = 0
-        while True:
-            stop_if_cancelled()
-            client = modbus_client(self.plc)
-            try:
-                await self._session(client, publish)
-            except DeviceError as exc:
-                if self._status is None or self._status[0]:
-                    log.warning("PLC %s offline: %s", self.plc.id, exc)
-                self._report(publish, online=False, error=str(exc))
-                attempt = 0 if self._polled else attempt + 1
-            finally:
-                client.close()
-            await asyncio.sleep(backoff_s(attempt, min(self._reconnect_max_s, self.plc.heartbeat_s)))
+        try:
+            while True:
+                stop_if_cancelled()
+                client = modbus_client(self.plc)
+                try:
+                    await self._session(client, publish)
+                except DeviceError as exc:
+                    if self._status is None or self._status[0]:
+                        log.warning("PLC %s offline: %s", self.plc.id, exc)
+                    self._report(publish, online=False, error=str(exc))
+                    attempt = 0 if self._polled else attempt + 1
+                finally:
+                    client.close()
+                await asyncio.sleep(backoff_s(attempt, min(self._reconnect_max_s, self.plc.heartbeat_s)))
+        finally:
+            self._cancel_repeat()
 
     async def _session(self, client: ModbusClient, publish: Publish) -> None:
         self._polled = False
@@ -219,20 +225,33 @@ class PlcPoller:
         self._last[point.name] = (value, now)
         publish(f"{self._base}/{point.name}", json.dumps({"value": value, "ts": iso(self._clock())}).encode())
 
-    def _report(self, publish: Publish, *, online: bool, error: str = "") -> None:
+    def _report(self, publish: Publish, *, online: bool, error: str = "", repeat: bool = False) -> None:
+        """Publish the status when it changed or a heartbeat has passed since it was last published (`repeat`:
+        the offline timer's heartbeat is due now)."""
         if self._bad and online:
             error = "; ".join(f"point {name}: {why}" for name, why in sorted(self._bad.items()))
         now = time.monotonic()
         last = self._status
-        if last is not None and last[:2] == (online, error) and now - last[2] < self.plc.heartbeat_s:
+        if not repeat and last is not None and last[:2] == (online, error) and now - last[2] < self.plc.heartbeat_s:
             return
         if online and (self._status is None or not self._status[0]):
             log.info("PLC %s online at %s", self.plc.id, self._where())
         self._status = (online, error, now)
+        self._cancel_repeat()
+        if not online:
+            # Published again every heartbeat while the PLC stays unreachable, independent of the retries: a wait
+            # before the next attempt, or an attempt waiting up to timeout_s for the PLC, does not delay it.
+            again = functools.partial(self._report, publish, online=False, error=error, repeat=True)
+            self._repeat = asyncio.get_running_loop().call_later(self.plc.heartbeat_s, again)
         body: dict[str, Any] = {"online": online, "ts": iso(self._clock())}
         if error:
             body["error"] = error
         publish(f"{self._base}/{STATUS_POINT}", json.dumps(body).encode())
+
+    def _cancel_repeat(self) -> None:
+        if self._repeat is not None:
+            self._repeat.cancel()
+            self._repeat = None
 
     def _where(self) -> str:
         if self.plc.serial is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +24,30 @@ WordOrder = Literal["ABCD", "CDAB", "BADC", "DCBA"]
 
 REGISTERS = {"bool": 1, "uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "uint64": 4, "float32": 2, "float64": 4}
 """16-bit registers per value of each type (a bool is one coil or discrete input)."""
+
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32 (0x7f7fffff), about 3.4028235e38."""
+
+
+@dataclass(frozen=True, slots=True)
+class PointDomain:
+    """The values a point can carry on its topic: `low`..`high`; only whole numbers when `whole`; true and
+    false only when `flag` (a bool point, which also takes 0 and 1)."""
+
+    low: int | float
+    high: int | float
+    whole: bool
+    flag: bool
+
+
+def _raw_range(type_: PointType) -> tuple[int | float, int | float]:
+    if type_ == "float32":
+        return -FLOAT32_MAX, FLOAT32_MAX
+    if type_ == "float64":
+        return -sys.float_info.max, sys.float_info.max
+    top = width_max(type_)
+    return (0, top) if type_.startswith("u") else (-top - 1, top)
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -68,6 +94,20 @@ class Point(_Model):
             if top is not None and top > width_max(self.type):
                 raise ValueError(f"counter.max_value {top} does not fit in {self.type}")
         return self
+
+    def domain(self) -> PointDomain:
+        """What this point can carry: `raw × scale + offset` for every raw value its type holds (a bool: 0 or 1).
+
+        An integer point without scale and offset carries the raw whole numbers themselves. The ends are
+        computed as the poller computes a value, so every value it publishes is inside.
+        """
+        if self.type == "bool":
+            return PointDomain(0, 1, whole=True, flag=True)
+        low, high = _raw_range(self.type)
+        if (self.scale, self.offset) == (1.0, 0.0):
+            return PointDomain(low, high, whole=not self.type.startswith("float"), flag=False)
+        ends = (low * self.scale + self.offset, high * self.scale + self.offset)  # a negative scale swaps them
+        return PointDomain(min(ends), max(ends), whole=False, flag=False)
 
     def counter_max(self) -> int:
         """The value after which this counter wraps to 0."""

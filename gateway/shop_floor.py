@@ -22,7 +22,7 @@ from gateway.ingest import TopicHandler
 from gateway.messages import iso
 from gateway.scale_payloads import _timestamp
 from rules.alarms import AlarmStateError, acknowledge
-from rules.events import AlarmRaised, AndonChanged, FloorEvent, WipChanged
+from rules.events import AndonChanged, FloorEvent, WipChanged
 from rules.floor import CounterVerdict, Floor, FloorChange, UnknownSubjectError
 
 
@@ -71,6 +71,8 @@ class ShopFloor:
             station_states=reads.station_states(), open_alarms=reads.open_alarms(), started_at=started_at,
         )
         self._counters = {f"{plc.id}/{p.name}" for plc in config.plcs for p in plc.points if p.counter is not None}
+        # What each point can carry, worked out once: a value outside is rejected at the door.
+        self._domains = {f"{plc.id}/{p.name}": (p.domain(), p.type) for plc in config.plcs for p in plc.points}
         self._calls = {s.material_call: s.id for s in config.stations if s.material_call is not None}
         self.material_calls: dict[str, bool] = {}  # station → its operator's material call is on
         self.calls_seen: set[str] = set()  # stations whose material call was reported since the last Andon refresh
@@ -86,25 +88,38 @@ class ShopFloor:
         return routes
 
     def handle_point(self, key: str, payload: bytes, now: float) -> bool:
-        """A point's value; True when it caused effects (its acknowledgement waits for their commit)."""
+        """A point's value; True when it caused effects (its acknowledgement waits for their commit).
+
+        A value outside its point's domain (what its type, scale and offset can give), or one its counter
+        refuses, is rejected before anything changes.
+        """
         body = _decode(PointPayload, payload)
-        plc_id = key.partition("/")[0]
-        change = self.rules.plc_seen(plc_id, now)
-        fed = False  # backflush readings staged effects of bins
-        station = self._calls.get(key)
-        if station is not None:
-            self.material_calls[station] = bool(body.value)
-            self.calls_seen.add(station)
+        value = body.value
+        domain, type_ = self._domains[key]
+        if isinstance(value, bool) and not domain.flag:
+            raise PayloadError("invalid_payload", f"point {key} ({type_}) takes a number, got {value}")
+        if domain.whole and isinstance(value, float) and not value.is_integer():
+            raise PayloadError("invalid_payload", f"point {key} ({type_}) takes a whole number, got {value!r}")
+        if not domain.low <= value <= domain.high:
+            raise PayloadError(
+                "out_of_range",
+                f"point {key} ({type_}): {_shown(value)} outside {_shown(domain.low)}..{_shown(domain.high)}",
+            )
+        counted = None
         if key in self._counters:
             ts = self._ts(body.ts, now)
-            value = body.value
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise PayloadError("invalid_payload", f"counter {key} needs a whole number, got {value!r}")
             verdict, counted = self.rules.on_counter(key, int(value), ts)
             if verdict is CounterVerdict.OUT_OF_ORDER:
                 raise PayloadError("out_of_order", f"counter {key}: reading older than the last one")
             if verdict is CounterVerdict.OUT_OF_RANGE:
                 raise PayloadError("out_of_range", f"counter {key}: {int(value)} outside its configured range")
+        change = self.rules.plc_seen(key.partition("/")[0], now)
+        station = self._calls.get(key)
+        if station is not None:
+            self.material_calls[station] = bool(value)
+            self.calls_seen.add(station)
+        fed = False  # backflush readings staged effects of bins
+        if counted is not None:
             change.events += counted.events
             change.counters, change.stations = counted.counters, counted.stations
             if counted.produced:
@@ -177,8 +192,7 @@ class ShopFloor:
             body["plc"] = event.subject
         elif event.alarm_kind == "sensor_stale":
             body["bin_id"] = event.subject
-        if isinstance(event, AlarmRaised):
-            body["detail"] = event.detail
+        body["detail"] = event.detail  # every event of an alarm says what the alarm is about
         return body
 
     def _ts(self, ts: str | float | None, now: float) -> float:
@@ -190,6 +204,13 @@ class ShopFloor:
         if not math.isfinite(value):
             raise PayloadError("not_finite", "ts is not finite")
         return value
+
+
+def _shown(number: float) -> str:
+    """A number for a rejection's detail, short whatever its size (a huge integer is described, not written)."""
+    if isinstance(number, int) and number.bit_length() > 64:
+        return f"a {number.bit_length()}-bit {'negative ' if number < 0 else ''}integer"
+    return str(number) if isinstance(number, int) else f"{number:.9g}"
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -42,7 +42,7 @@ def acknowledge(alarm: Alarm, now: float) -> tuple[Alarm, AlarmAcknowledged | No
         return alarm, None
     return (
         replace(alarm, status="acknowledged", acknowledged_at=now),
-        AlarmAcknowledged(subject=alarm.subject, alarm_kind=alarm.kind, ts=now),
+        AlarmAcknowledged(subject=alarm.subject, alarm_kind=alarm.kind, ts=now, detail=alarm.detail),
     )
 
 
@@ -78,7 +78,7 @@ class AlarmBook:
             return AlarmRaised(subject=subject, alarm_kind=kind, ts=now, detail=detail)
         if not holds and alarm is not None:
             del self._open[key]
-            return AlarmCleared(subject=subject, alarm_kind=kind, ts=now)
+            return AlarmCleared(subject=subject, alarm_kind=kind, ts=now, detail=alarm.detail)
         return None
 
     def acknowledge(self, subject: str, kind: AlarmKind, now: float) -> AlarmAcknowledged | None:

@@ -74,7 +74,7 @@ class AlarmRaised:
     subject: str
     alarm_kind: AlarmKind
     ts: float
-    detail: str
+    detail: str  # what the condition was, e.g. "WIP 12 >= 10"; every later event of the alarm repeats it
     kind: Literal["alarm_raised"] = "alarm_raised"
 
 
@@ -85,6 +85,7 @@ class AlarmAcknowledged:
     subject: str
     alarm_kind: AlarmKind
     ts: float
+    detail: str  # the alarm's detail, as raised
     kind: Literal["alarm_acknowledged"] = "alarm_acknowledged"
 
 
@@ -95,6 +96,7 @@ class AlarmCleared:
     subject: str
     alarm_kind: AlarmKind
     ts: float
+    detail: str  # the alarm's detail, as raised
     kind: Literal["alarm_cleared"] = "alarm_cleared"
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import struct
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.config import ConfigError, ConfigIssue, load_config
-from gateway.floor_config import counter_specs, station_specs
-from rules.counters import CounterSpec
+from gateway.floor_config import Point, PointDomain, PointType, Table, counter_specs, station_specs
+from rules.counters import CounterSpec, width_max
 
 # Line numbers are part of the contract.
 GOOD = """\
@@ -187,3 +192,75 @@ def test_backflushed_bins_exist_and_do_not_receive_by_scale(tmp_path: Path) -> N
         (11, "stations[0].consumes[0].bin"): "bin 'B1' is backflushed: set its receive_by_scale: false",
         (12, "stations[0].consumes[1].bin"): "unknown bin 'B9'",
     }
+
+
+def point(type_: PointType, scale: float = 1.0, offset: float = 0.0) -> Point:
+    table: Table = "coil" if type_ == "bool" else "holding"
+    return Point(name="p", table=table, address=0, type=type_, scale=scale, offset=offset)
+
+
+@pytest.mark.parametrize(
+    ("type_", "low", "high", "whole"),
+    [
+        ("uint16", 0, 65535, True),
+        ("int16", -32768, 32767, True),
+        ("uint32", 0, 2**32 - 1, True),
+        ("int32", -(2**31), 2**31 - 1, True),
+        ("uint64", 0, 2**64 - 1, True),
+        ("float32", -struct.unpack(">f", bytes.fromhex("7f7fffff"))[0],
+         struct.unpack(">f", bytes.fromhex("7f7fffff"))[0], False),
+        ("float64", -sys.float_info.max, sys.float_info.max, False),
+    ],
+)
+def test_an_unscaled_point_carries_what_its_type_holds(type_: PointType, low: float, high: float, whole: bool) -> None:
+    assert point(type_).domain() == PointDomain(low, high, whole=whole, flag=False)
+
+
+def test_a_bool_point_carries_true_false_0_and_1_whatever_its_scale() -> None:
+    assert point("bool").domain() == PointDomain(0, 1, whole=True, flag=True)
+    assert point("bool", scale=10, offset=-3).domain() == PointDomain(0, 1, whole=True, flag=True)
+
+
+def test_a_scaled_point_carries_its_raw_range_scaled() -> None:
+    tenths = point("int16", scale=0.1).domain()
+    assert (tenths.low, tenths.high) == pytest.approx((-3276.8, 3276.7))
+    assert not tenths.whole  # 21.5 is a tenth-degree reading
+    assert point("uint16", offset=-100).domain() == PointDomain(-100.0, 65435.0, whole=False, flag=False)
+    floats = point("float32", scale=0.5, offset=1).domain()
+    assert (floats.low, floats.high) == pytest.approx((-1.7014117e38, 1.7014117e38))
+    assert point("float64", scale=10).domain() == PointDomain(-math.inf, math.inf, whole=False, flag=False)
+
+
+def test_a_negative_scale_swaps_the_ends() -> None:
+    # raw -32768 gives the highest value, raw 32767 the lowest.
+    flipped = point("int16", scale=-0.5, offset=100).domain()
+    assert (flipped.low, flipped.high) == (32767 * -0.5 + 100, -32768 * -0.5 + 100)
+    assert (flipped.low, flipped.high) == (-16283.5, 16484.0)
+    unsigned = point("uint32", scale=-1, offset=0).domain()
+    assert (unsigned.low, unsigned.high) == (-(2**32 - 1), 0)
+
+
+FACTORS = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+
+
+def raw_values(type_: PointType) -> st.SearchStrategy[int | float]:
+    """Every raw value a register of this type holds, its ends more often."""
+    if type_.startswith("float"):
+        return st.floats(width=32 if type_ == "float32" else 64, allow_nan=False, allow_infinity=False)
+    top = width_max(type_)
+    bottom = 0 if type_.startswith("u") else -top - 1
+    return st.one_of(st.sampled_from([bottom, top]), st.integers(bottom, top))
+
+
+@given(st.sampled_from(["uint16", "int16", "uint32", "int32", "uint64", "float32", "float64"]), st.data(),
+       FACTORS, FACTORS)
+def test_every_value_the_poller_publishes_is_inside_its_points_domain(
+    type_: PointType, data: st.DataObject, scale: float, offset: float
+) -> None:
+    """The poller publishes `raw × scale + offset` (the raw value itself when unscaled): all of it is inside."""
+    raw = data.draw(raw_values(type_))
+    for configured in (point(type_), point(type_, scale, offset)):
+        domain = configured.domain()
+        unscaled = (configured.scale, configured.offset) == (1.0, 0.0)
+        value = raw if unscaled else raw * configured.scale + configured.offset
+        assert domain.low <= value <= domain.high

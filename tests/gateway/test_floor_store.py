@@ -65,11 +65,11 @@ def test_alarm_lifecycle_and_states_round_trip(tmp_path: Path) -> None:
         assert isinstance(raised["seq"], int)
         alarm_id = raised["alarm_id"]
         assert isinstance(alarm_id, int)
-        [acked] = write(store, AlarmAcknowledged(subject="S1", alarm_kind="wip_limit", ts=2.0))
+        [acked] = write(store, AlarmAcknowledged(subject="S1", alarm_kind="wip_limit", ts=2.0, detail="WIP 12 >= 10"))
         assert acked["alarm_id"] == alarm_id
         assert store.floor.alarm(alarm_id)["status"] == "acknowledged"  # type: ignore[index]
         write(store, WipChanged(subject="S1", ts=3.0, wip=5, delta=-7, reason="counted"),
-              AlarmCleared(subject="S1", alarm_kind="wip_limit", ts=3.0))
+              AlarmCleared(subject="S1", alarm_kind="wip_limit", ts=3.0, detail="WIP 12 >= 10"))
         row = store.floor.alarm(alarm_id)
         assert row is not None
         assert (row["status"], row["acknowledged_at"], row["cleared_at"]) == ("cleared", 2.0, 3.0)

@@ -56,6 +56,18 @@ def alarms(gw: Gateway, status: str = "active") -> list[dict[str, object]]:
     return found
 
 
+def logged_events(gw: Gateway, types: str, count: int) -> list[dict[str, object]]:
+    """The first `count` events of `types` in the event log, as the live event stream sends them."""
+    found: list[dict[str, object]] = []
+    with httpx.stream("GET", f"{gw.api}/api/v1/events?type={types}&after=0", timeout=10) as answer:
+        for line in answer.iter_lines():
+            if line.startswith("data: "):
+                found.append(json.loads(line.removeprefix("data: ")))
+                if len(found) == count:
+                    break
+    return found
+
+
 def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor_gateway: Gateway) -> None:
     gw = floor_gateway
     sub = broker.subscribe(f"{gw.prefix}/alarm/+", count=2)
@@ -73,11 +85,15 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
     assert raised["wip_limit"]["type"] == "alarm_raised"
     assert (raised["wip_limit"]["station"], raised["wip_limit"]["line"]) == ("S1", "L1")
     assert {"seq", "ts", "site", "alarm_id", "subject"} <= set(raised["wip_limit"])
+    assert raised["wip_limit"]["detail"] == "WIP 11 >= 10"
 
     limit = next(a for a in alarms(gw) if a["kind"] == "wip_limit")
+    acked = broker.subscribe(f"{gw.prefix}/alarm/+", count=1)
     answer = httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5)
     assert answer.status_code == 200
     assert answer.json()["status"] == "acknowledged"
+    [(_, ack)] = messages(acked)  # every event of an alarm carries its detail, as raised
+    assert (ack["type"], ack["alarm_id"], ack["detail"]) == ("alarm_acknowledged", limit["id"], "WIP 11 >= 10")
     assert httpx.post(f"{gw.api}/api/v1/alarms/999999/acknowledge", timeout=5).status_code == 404
 
     gw.kill()  # SIGKILL: what was answered is committed
@@ -93,6 +109,11 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
     assert alarms(gw) == []
     cleared = {a["kind"]: a for a in alarms(gw, "all")}
     assert cleared["wip_limit"]["status"] == "cleared"
+    logged = logged_events(gw, "alarm_acknowledged,alarm_cleared", 3)
+    assert sorted((str(body["type"]), str(body["alarm_kind"])) for body in logged) == [
+        ("alarm_acknowledged", "wip_limit"), ("alarm_cleared", "wip_limit"), ("alarm_cleared", "wip_warning"),
+    ]
+    assert all(body["detail"] == raised[str(body["alarm_kind"])]["detail"] for body in logged)
     assert httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5).status_code == 409
     assert httpx.post(f"{gw.api}/api/v1/stations/S9/wip", json={"wip": 2}, timeout=5).status_code == 404
     assert httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": -1}, timeout=5).status_code == 422
@@ -100,7 +121,7 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
 
 def test_plc_offline_alarm_and_bad_values_are_dead_lettered(broker: Broker, floor_gateway: Gateway) -> None:
     gw = floor_gateway
-    dead = broker.subscribe(f"{gw.prefix}/deadletter", count=3)
+    dead = broker.subscribe(f"{gw.prefix}/deadletter", count=5)
     broker.publish(f"{gw.prefix}/plc/press1/status", json.dumps({"online": False, "error": "connection refused"}))
     wait_for(lambda: alarms(gw), what="the PLC offline alarm")
     [offline] = alarms(gw)
@@ -112,8 +133,10 @@ def test_plc_offline_alarm_and_bad_values_are_dead_lettered(broker: Broker, floo
     broker.publish(f"{gw.prefix}/plc/press1/parts_in", json.dumps({"value": 12.5}))
     broker.publish(f"{gw.prefix}/plc/press1/parts_in", json.dumps({"value": 70000}))
     broker.publish(f"{gw.prefix}/plc/press1/nothing", json.dumps({"value": 1}))
+    broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": 1e300}))  # int16 × 0.1
+    broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": True}))
     reasons = [body["reason"] for _, body in messages(dead)]
-    assert reasons == ["invalid_payload", "out_of_range", "unknown_point"]
+    assert reasons == ["invalid_payload", "out_of_range", "unknown_point", "out_of_range", "invalid_payload"]
     broker.publish(f"{gw.prefix}/plc/press1/temperature", json.dumps({"value": 21.5}))
     assert station(gw)["wip"] == 0
 

@@ -19,13 +19,15 @@ def test_lifecycle_active_acknowledged_cleared() -> None:
     raised = book.condition("S1", "wip_limit", holds=True, now=1.0, detail="WIP 12 >= 10")
     assert raised == AlarmRaised(subject="S1", alarm_kind="wip_limit", ts=1.0, detail="WIP 12 >= 10")
     assert book.condition("S1", "wip_limit", holds=True, now=2.0) is None
-    assert book.acknowledge("S1", "wip_limit", 3.0) == AlarmAcknowledged(subject="S1", alarm_kind="wip_limit", ts=3.0)
+    assert book.acknowledge("S1", "wip_limit", 3.0) == AlarmAcknowledged(
+        subject="S1", alarm_kind="wip_limit", ts=3.0, detail="WIP 12 >= 10"
+    )
     alarm = open_alarm(book, "S1", "wip_limit")
     assert alarm is not None
     assert (alarm.status, alarm.acknowledged_at) == ("acknowledged", 3.0)
     assert book.acknowledge("S1", "wip_limit", 4.0) is None
-    assert book.condition("S1", "wip_limit", holds=False, now=5.0) == AlarmCleared(
-        subject="S1", alarm_kind="wip_limit", ts=5.0
+    assert book.condition("S1", "wip_limit", holds=False, now=5.0, detail="WIP 7") == AlarmCleared(
+        subject="S1", alarm_kind="wip_limit", ts=5.0, detail="WIP 12 >= 10"
     )
     assert open_alarm(book, "S1", "wip_limit") is None
     with pytest.raises(AlarmStateError, match="no open"):
@@ -38,6 +40,16 @@ def test_condition_returning_while_acknowledged_raises_nothing_new() -> None:
     book.acknowledge("S1", "wip_limit", 2.0)
     assert book.condition("S1", "wip_limit", holds=True, now=3.0) is None
     assert [a.status for a in book] == ["acknowledged"]
+
+
+def test_an_alarm_restored_from_the_database_keeps_its_detail_in_every_event() -> None:
+    saved = Alarm(subject="plc1", kind="plc_offline", status="active", raised_at=1.0, detail="connection refused")
+    _, event = acknowledge(saved, 2.0)
+    assert event == AlarmAcknowledged(subject="plc1", alarm_kind="plc_offline", ts=2.0, detail="connection refused")
+    book = AlarmBook([saved])
+    assert book.acknowledge("plc1", "plc_offline", 2.0) == event
+    cleared = book.condition("plc1", "plc_offline", holds=False, now=3.0)
+    assert cleared == AlarmCleared(subject="plc1", alarm_kind="plc_offline", ts=3.0, detail="connection refused")
 
 
 def test_cleared_alarm_cannot_be_acknowledged() -> None:
@@ -97,9 +109,10 @@ def test_at_most_one_open_alarm_per_subject_and_kind_under_any_order(steps: list
                 assert open_alarm(book, subject, kind) is None
                 continue
         else:
-            event = book.condition(subject, kind, holds=op == "on", now=float(now))
+            event = book.condition(subject, kind, holds=op == "on", now=float(now), detail=f"{subject} {kind}")
         if event is not None:
             history.setdefault((subject, kind), []).append(event.kind)
+            assert event.detail == f"{subject} {kind}"  # every event repeats the detail the alarm was raised with
         keys = [(a.subject, a.kind) for a in book]
         assert len(keys) == len(set(keys))
     for events in history.values():

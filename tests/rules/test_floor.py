@@ -87,7 +87,7 @@ def test_warning_and_limit_with_hysteresis() -> None:
     _, change = f.on_counter("plc1/out1", 2, 3.0)  # WIP 8: inside the hysteresis band of the limit
     assert [e.kind for e in change.events if e.subject == "S1"] == ["wip_changed"]
     _, change = f.on_counter("plc1/out1", 3, 4.0)  # WIP 7: below 10 - 2
-    assert AlarmCleared(subject="S1", alarm_kind="wip_limit", ts=4.0) in change.events
+    assert AlarmCleared(subject="S1", alarm_kind="wip_limit", ts=4.0, detail="WIP 10 >= 10") in change.events
     assert f.station_state("S1") == "warning"
 
 
@@ -120,13 +120,17 @@ def test_plc_offline_when_reported_or_silent() -> None:
     assert f.tick(31.0).events == [
         AlarmRaised(subject="plc1", alarm_kind="plc_offline", ts=31.0, detail="nothing heard for 30 s")
     ]
-    assert f.plc_seen("plc1", 32.0).events == [AlarmCleared(subject="plc1", alarm_kind="plc_offline", ts=32.0)]
+    assert f.plc_seen("plc1", 32.0).events == [
+        AlarmCleared(subject="plc1", alarm_kind="plc_offline", ts=32.0, detail="nothing heard for 30 s")
+    ]
     change = f.plc_status("plc1", online=False, now=33.0, detail="connection refused")
     assert change.events == [
         AlarmRaised(subject="plc1", alarm_kind="plc_offline", ts=33.0, detail="connection refused")
     ]
     assert not f.plc_seen("plc1", 34.0)  # still reported offline
-    assert f.plc_status("plc1", online=True, now=35.0).events[0].kind == "alarm_cleared"
+    assert f.plc_status("plc1", online=True, now=35.0).events == [
+        AlarmCleared(subject="plc1", alarm_kind="plc_offline", ts=35.0, detail="connection refused")
+    ]
 
 
 def test_rates_count_the_trailing_hour() -> None:
