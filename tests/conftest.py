@@ -154,12 +154,19 @@ class Gateway:
     prefix: str
     proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def log(self) -> Path:
+        """Where the service's log (its standard error) goes, appended to across restarts."""
+        return self.config.with_name("service.log")
+
     def start(self, *, wait_healthy: bool = True) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", "--config", str(self.config)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # A file, not a pipe: a service that logs more than a pipe holds would block on it.
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "run", "--config", str(self.config)],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            )
         if wait_healthy:
             wait_for(self.healthy, timeout_s=20, what="the service to report healthy")
 
@@ -167,8 +174,8 @@ class Gateway:
         """The /healthz answer, or None while the API is not up; fails the test if the process died."""
         assert self.proc is not None
         if self.proc.poll() is not None:
-            _, err = self.proc.communicate()
-            pytest.fail(f"service exited with {self.proc.returncode}:\n{err.decode()[-3000:]}")
+            err = self.log.read_text(errors="replace")
+            pytest.fail(f"service exited with {self.proc.returncode}:\n{err[-3000:]}")
         try:
             return httpx.get(f"{self.api}/healthz", timeout=1)
         except httpx.HTTPError:
@@ -184,9 +191,7 @@ class Gateway:
     def kill(self, sig: int = signal.SIGKILL) -> int:
         assert self.proc is not None
         self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=15)
-        self.proc.stderr and self.proc.stderr.close()
-        return code
+        return self.proc.wait(timeout=15)
 
     def stop(self) -> None:
         """Stop the service as an operator would (SIGTERM), if it is running."""
