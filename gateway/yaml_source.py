@@ -18,6 +18,10 @@ import yaml
 
 from gateway.config_base import Path_
 
+# The largest plant file read. The bench's 50,000-loop plant is 6.8 MB (11 MB with an RFID tag per loop): the
+# limit leaves room for several times that, and keeps a stray log or disk image from being read into memory.
+MAX_FILE_BYTES = 64 << 20
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # libyaml's parser is five times faster on a plant with thousands of bins, and keeps line numbers too.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
 
+from gateway import yaml_source
 from gateway.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +89,43 @@ def test_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["check-config", str(path)]) == 1
     _, err = capsys.readouterr()
     assert err.startswith(f"{path}:1: cannot read file")
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as stream:
+        stream.truncate(yaml_source.MAX_FILE_BYTES + 1)  # sparse: takes no disk space
+    assert main(["check-config", str(path)]) == 1
+    _, err = capsys.readouterr()
+    assert err.splitlines()[0] == (
+        f"{path}:1: the file is larger than 64 MiB (67,108,865 bytes), the most a plant file may have"
+    )
+
+
+def test_a_file_at_the_size_limit_loads(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    size = EXAMPLE.stat().st_size
+    monkeypatch.setattr(yaml_source, "MAX_FILE_BYTES", size)
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    monkeypatch.setattr(yaml_source, "MAX_FILE_BYTES", size - 1)
+    assert main(["check-config", str(EXAMPLE)]) == 1
+    _, err = capsys.readouterr()
+    assert f"{EXAMPLE}:1: the file is larger than" in err
+
+
+def test_a_pipe_is_read_no_further_than_the_size_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(yaml_source, "MAX_FILE_BYTES", 1000)
+    path = tmp_path / "plant.fifo"
+    os.mkfifo(path)
+    writer = threading.Thread(target=path.write_text, args=("site: t\n" + "# padding\n" * 200,))
+    writer.start()
+    try:
+        assert main(["check-config", str(path)]) == 1
+    finally:
+        writer.join(timeout=10)
+    _, err = capsys.readouterr()
+    limit = f"{1000 / (1 << 20):g} MiB"
+    assert err.splitlines()[0] == f"{path}:1: the file is larger than {limit}, the most a plant file may have"
