@@ -21,6 +21,10 @@ from gateway.config_base import Path_
 # The largest plant file read. The bench's 50,000-loop plant is 6.8 MB (11 MB with an RFID tag per loop): the
 # limit leaves room for several times that, and keeps a stray log or disk image from being read into memory.
 MAX_FILE_BYTES = 64 << 20
+# Mappings and lists nested deeper than this are refused. A plant file nests a handful of levels (the file,
+# `bins`, a loop, its `scale`, ...; the example plant 6); the limit keeps the builders' recursion far from
+# Python's recursion limit, and that of the C composer, which that limit does not stop, far from the C stack's.
+MAX_DEPTH = 64
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # libyaml's parser is five times faster on a plant with thousands of bins, and keeps line numbers too.
@@ -60,6 +64,8 @@ def load_yaml(text: str, env: Mapping[str, str]) -> Located:
     """Parse YAML text; a syntax error becomes a `SourceIssue` rather than an exception."""
     try:
         data = _PlainBuilder(env).build(text)
+    except _OverLimitError as exc:
+        return Located(data=None, issues=[exc.issue])
     except (_NotPlainError, yaml.YAMLError):
         return _compose(text, env)
     return Located(data=data, find_lines=lambda: compose_lines(text, env))
@@ -67,17 +73,25 @@ def load_yaml(text: str, env: Mapping[str, str]) -> Located:
 
 def compose_lines(text: str, env: Mapping[str, str]) -> dict[Path_, int]:
     """The line of every mapping key and list item of a plain file, found by composing its node tree."""
-    return _compose(text, env).lines
+    return _compose(text, env, within_limits=True).lines  # the plain builder checked the nesting
 
 
-def _compose(text: str, env: Mapping[str, str]) -> Located:
+def _compose(text: str, env: Mapping[str, str], *, within_limits: bool = False) -> Located:
     located = Located(data=None)
     try:
+        if not within_limits and (issue := _limit_issue(text)) is not None:
+            located.issues.append(issue)
+            return located
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        located.issues.append(SourceIssue(line, (), f"YAML syntax: {exc.problem or exc}"))
+        # libyaml's scanner has a nesting limit of its own (1000), which a deep flow list can reach while it
+        # looks ahead, before the parse events above go past ours: the same problem, said the same way.
+        if exc.problem == "exceeded maximum nesting depth":
+            located.issues.append(_too_deep(line))
+        else:
+            located.issues.append(SourceIssue(line, (), f"YAML syntax: {exc.problem or exc}"))
         return located
     if node is None:
         located.data = {}
@@ -90,6 +104,36 @@ def _compose(text: str, env: Mapping[str, str]) -> Located:
         located.data = None
         located.issues.append(SourceIssue(line, (), f"YAML: {exc.problem}"))
     return located
+
+
+def _limit_issue(text: str) -> SourceIssue | None:
+    """The first limit the document goes over, found from its parse events before anything composes it."""
+    parser = _LOADER(text)
+    next_event: Callable[[], Any] = parser.get_event
+    try:
+        depth = 0
+        while (kind := type(event := next_event())) is not yaml.StreamEndEvent:
+            if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return _too_deep(event.start_mark.line + 1)
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                depth -= 1
+    finally:
+        parser.dispose()
+    return None
+
+
+def _too_deep(line: int) -> SourceIssue:
+    return SourceIssue(line, (), f"YAML: mappings and lists nested more than {MAX_DEPTH} levels deep")
+
+
+class _OverLimitError(Exception):
+    """The file goes over one of the limits above: nothing more is built."""
+
+    def __init__(self, issue: SourceIssue) -> None:
+        super().__init__(issue.reason)
+        self.issue = issue
 
 
 class _Builder:
@@ -150,6 +194,7 @@ class _PlainBuilder:
         # loop, and the loops keep those values for as long as the service runs.
         self._strings: dict[str, str] = {}
         self._next: Callable[[], Any] = lambda: None
+        self._depth = 0  # of the mapping or list being built
 
     def build(self, text: str) -> Any:
         parser = _LOADER(text)
@@ -175,12 +220,18 @@ class _PlainBuilder:
             return self._scalar(event)
         if kind is yaml.AliasEvent or event.anchor is not None or event.tag is not None:
             raise _NotPlainError("anchor, alias or tag")
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _OverLimitError(_too_deep(event.start_mark.line + 1))
         if kind is yaml.SequenceStartEvent:
             items = []
             while type(event := self._next()) is not yaml.SequenceEndEvent:
                 items.append(self._node(event))
+            self._depth -= 1
             return items
-        return self._mapping()
+        result = self._mapping()
+        self._depth -= 1
+        return result
 
     def _mapping(self) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.yaml_source import Located, _compose, load_yaml
+from gateway.yaml_source import MAX_DEPTH, Located, _compose, load_yaml
 
 ENV = {"HOST": "broker.local", "PORT": "1883"}
 
@@ -116,3 +116,47 @@ def test_a_merge_key_or_an_unknown_tag_is_reported_with_its_line() -> None:
     assert [(i.line, i.reason) for i in load_yaml("a: 1\nb: !custom 1\n", ENV).issues] == [
         (2, "YAML: could not determine a constructor for the tag '!custom'")
     ]
+
+
+def _nested(levels: int, *, first: str = "") -> str:
+    """`levels` block mappings one inside the other, the one at depth d on line d (after `first`)."""
+    return first + "".join(" " * i + "k:\n" for i in range(levels - 1)) + " " * (levels - 1) + "k: v\n"
+
+
+def _depth_issues(text: str) -> list[tuple[int, str]]:
+    located = load_yaml(text, ENV)
+    assert located.data is None
+    return [(i.line, i.reason) for i in located.issues]
+
+
+TOO_DEEP = f"YAML: mappings and lists nested more than {MAX_DEPTH} levels deep"
+
+
+def test_nesting_up_to_the_limit_loads_with_either_builder() -> None:
+    for text in (_nested(MAX_DEPTH), "x: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"):
+        fast, composed = load_yaml(text, ENV), _compose(text, ENV)
+        assert fast.issues == []
+        assert fast.data is not None
+        _same(fast, composed, text)
+    assert load_yaml(_nested(MAX_DEPTH, first="a: &x 1\n"), ENV).issues == []  # composed: no issue either
+
+
+def test_nesting_past_the_limit_is_reported_where_it_is_crossed() -> None:
+    assert _depth_issues(_nested(MAX_DEPTH + 1)) == [(MAX_DEPTH + 1, TOO_DEEP)]
+    assert _depth_issues(_nested(1000)) == [(MAX_DEPTH + 1, TOO_DEEP)]
+    assert _depth_issues("a: 1\nx: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n") == [(2, TOO_DEEP)]
+    assert _depth_issues("x:\n" + "- " * 10_000 + "v\n") == [(2, TOO_DEEP)]
+    assert _depth_issues("x: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n") == [(1, TOO_DEEP)]
+    # Past 1000 `[`, libyaml's scanner stops first, with a nesting limit of its own: the same message.
+    assert _depth_issues("x: " + "[" * 10_000 + "]" * 10_000 + "\n") == [(1, TOO_DEEP)]
+
+
+def test_nesting_past_the_limit_is_found_before_composing() -> None:
+    # An anchor sends the file to the composer (recursive, in C): the nesting is checked before it runs.
+    for text, line in (
+        (_nested(200, first="a: &x 1\n"), MAX_DEPTH + 2),
+        ("a: &x 1\nb: " + "[" * 900 + "]" * 900 + "\n", 2),
+    ):
+        fast, composed = load_yaml(text, ENV), _compose(text, ENV)
+        assert [(i.line, i.reason) for i in fast.issues] == [(line, TOO_DEEP)]
+        _same(fast, composed, text)
