@@ -5,6 +5,11 @@ duplicate keys or unset variables) is first built straight from libyaml's parse 
 distinct plain scalar once and keeping no node tree: with 50,000 bins this is four times faster than
 composing a tree and takes a fraction of the memory. Its lines are found, by composing the tree, only when
 something asks for one. Any other file is composed at once.
+
+Neither way builds a document nested more than `MAX_DEPTH` levels deep, nor one whose aliases expand to more
+values than the `ALIAS_VALUES_...` limits allow: such a file becomes one `SourceIssue` at the line where it goes
+over, found before it is built. The plain builder counts its depth as it goes; a file is composed only after a
+pass over its parse events (`_Limits`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ MAX_FILE_BYTES = 64 << 20
 # `bins`, a loop, its `scale`, ...; the example plant 6); the limit keeps the builders' recursion far from
 # Python's recursion limit, and that of the C composer, which that limit does not stop, far from the C stack's.
 MAX_DEPTH = 64
+# What the aliases of a file may expand to, in all: ten values (keys included) for each node written so far,
+# plus 10,000, and never more than 2,000,000. A plant's anchors are templates written once and used by many
+# loops, each use (a loop's `scale`, say) a few values standing for one alias node: even a loop made of little
+# but aliases stays well under ten times what it writes. 2,000,000 is about what 48,000 loops using a 39-value
+# template each come to (1.9 million; the file loads in 2 s and 320 MB here), twice the 950,000 nodes of the
+# bench's whole 50,000-loop plant. Nine lists of nine aliases of the list before (387 million values: a
+# "billion laughs") are refused at the alias that goes over, having built nothing: what the aliases expand to
+# is counted from the parse events.
+ALIAS_VALUES_PER_NODE = 10
+ALIAS_VALUES_ALLOWANCE = 10_000
+ALIAS_VALUES_MAX = 2_000_000
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # libyaml's parser is five times faster on a plant with thousands of bins, and keeps line numbers too.
@@ -79,7 +95,7 @@ def compose_lines(text: str, env: Mapping[str, str]) -> dict[Path_, int]:
 def _compose(text: str, env: Mapping[str, str], *, within_limits: bool = False) -> Located:
     located = Located(data=None)
     try:
-        if not within_limits and (issue := _limit_issue(text)) is not None:
+        if not within_limits and (issue := _Limits().issue(text)) is not None:
             located.issues.append(issue)
             return located
         node = yaml.compose(text, Loader=_LOADER)
@@ -106,22 +122,87 @@ def _compose(text: str, env: Mapping[str, str], *, within_limits: bool = False) 
     return located
 
 
-def _limit_issue(text: str) -> SourceIssue | None:
-    """The first limit the document goes over, found from its parse events before anything composes it."""
-    parser = _LOADER(text)
-    next_event: Callable[[], Any] = parser.get_event
-    try:
-        depth = 0
-        while (kind := type(event := next_event())) is not yaml.StreamEndEvent:
-            if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return _too_deep(event.start_mark.line + 1)
-            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-                depth -= 1
-    finally:
-        parser.dispose()
-    return None
+class _Limits:
+    """How deep a document is and how many values it has, as `_Builder` builds it: each alias replaced by (a
+    copy of) the node it refers to. Counted from the parse events, nothing built."""
+
+    def __init__(self) -> None:
+        self.nodes = 0  # written in the file
+        self.values = 0  # of the document, aliases expanded
+        self.aliased = 0  # what the aliases expand to
+        self._anchored: dict[str, tuple[int, int]] = {}  # anchor → values, levels of mappings and lists
+        self._open: list[_Open] = []  # the mappings and lists being read, outermost first
+
+    def issue(self, text: str) -> SourceIssue | None:
+        """The first limit the document goes over, at the event where it does; run before composing it."""
+        handlers: dict[type[yaml.Event], Callable[[Any], SourceIssue | None]] = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.MappingStartEvent: self._start,
+            yaml.SequenceStartEvent: self._start,
+            yaml.MappingEndEvent: self._end,
+            yaml.SequenceEndEvent: self._end,
+            yaml.AliasEvent: self._alias,
+        }
+        parser = _LOADER(text)
+        next_event: Callable[[], Any] = parser.get_event
+        try:
+            while (kind := type(event := next_event())) is not yaml.StreamEndEvent:
+                handle = handlers.get(kind)
+                if handle is not None and (issue := handle(event)) is not None:
+                    return issue
+        finally:
+            parser.dispose()
+        return None
+
+    def _scalar(self, event: Any) -> None:
+        self.nodes += 1
+        self.values += 1
+        if event.anchor is not None:
+            self._anchored[event.anchor] = (1, 0)
+
+    def _start(self, event: Any) -> SourceIssue | None:
+        if len(self._open) == MAX_DEPTH:
+            return _too_deep(event.start_mark.line + 1)
+        self._open.append(_Open(event.anchor, self.values, len(self._open) + 1))
+        self.nodes += 1
+        self.values += 1
+        return None
+
+    def _end(self, _: Any) -> None:
+        done = self._open.pop()
+        self._reach(done.deepest)
+        if done.anchor is not None:
+            self._anchored[done.anchor] = (self.values - done.values_before, done.deepest - len(self._open))
+
+    def _alias(self, event: Any) -> SourceIssue | None:
+        line = event.start_mark.line + 1
+        if event.anchor not in self._anchored and any(o.anchor == event.anchor for o in self._open):
+            return SourceIssue(line, (), f"YAML: alias *{event.anchor} is inside the node it refers to")
+        size, levels = self._anchored.get(event.anchor, (1, 0))  # an undefined alias: the composer says so
+        if len(self._open) + levels > MAX_DEPTH:
+            return _too_deep(line)
+        self._reach(len(self._open) + levels)
+        self.nodes += 1
+        self.values += size
+        self.aliased += size
+        budget = min(ALIAS_VALUES_PER_NODE * self.nodes + ALIAS_VALUES_ALLOWANCE, ALIAS_VALUES_MAX)
+        if self.aliased > budget:
+            return SourceIssue(line, (), f"YAML: aliases expand to more than {budget:,} values (an alias bomb?)")
+        return None
+
+    def _reach(self, level: int) -> None:
+        """A mapping or list at `level` ends inside the innermost one open."""
+        if self._open and self._open[-1].deepest < level:
+            self._open[-1].deepest = level
+
+
+@dataclass(slots=True)
+class _Open:
+    """A mapping or list being read by `_Limits`."""
+
+    anchor: str | None
+    values_before: int  # values of the document before it
+    deepest: int  # level of its deepest mapping or list, its own included, aliases expanded
 
 
 def _too_deep(line: int) -> SourceIssue:
