@@ -109,6 +109,16 @@ def _compose(text: str, env: Mapping[str, str], *, within_limits: bool = False) 
         else:
             located.issues.append(SourceIssue(line, (), f"YAML syntax: {exc.problem or exc}"))
         return located
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as a control character
+        # libyaml gives the position in bytes of UTF-8, PyYAML's reader in characters.
+        lines_before = (
+            text[: exc.position].count("\n")
+            if _LOADER is yaml.SafeLoader
+            else text.encode("utf-8", "surrogatepass")[: exc.position].count(b"\n")
+        )
+        reason = f"YAML syntax: character #x{exc.character:04x}: {exc.reason}"
+        located.issues.append(SourceIssue(lines_before + 1, (), reason))
+        return located
     if node is None:
         located.data = {}
         return located

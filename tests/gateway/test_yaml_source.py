@@ -258,3 +258,10 @@ def test_the_limits_count_every_value_the_composer_builds() -> None:
         with contextlib.suppress(yaml.YAMLError):
             assert limits.issue(text) is None
         assert len(_compose(text, ENV).lines) <= limits.values, text
+
+
+def test_a_character_yaml_does_not_allow_is_reported_with_its_line() -> None:
+    [(line, reason)] = _issues("site: t\nname: \u00e9t\u00e9\n\nnote: a\x07b\n")
+    assert line == 4
+    words = ("control", "special")  # libyaml's, PyYAML's own reader's
+    assert reason in {f"YAML syntax: character #x0007: {w} characters are not allowed" for w in words}
