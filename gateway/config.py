@@ -321,13 +321,20 @@ class ConfigError(Exception):
 def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> PlantConfig:
     """Read and validate a plant file, or raise `ConfigError` with every problem in it."""
     file = str(path)
+    # Imported here: a service whose plant file was loaded in a child (`gateway.load_ahead`) never parses YAML.
+    from gateway.yaml_source import MAX_FILE_BYTES, load_yaml
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            # A pipe or a device has no size: reading one character more than the limit tells.
+            text = stream.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(file, 1, "", f"cannot read file: {exc}")]) from exc
-    # Imported here: a service whose plant file was loaded in a child (`gateway.load_ahead`) never parses YAML.
-    from gateway.yaml_source import load_yaml
-
+    if size > MAX_FILE_BYTES or len(text) > MAX_FILE_BYTES:
+        limit = f"{MAX_FILE_BYTES / (1 << 20):g} MiB" + (f" ({size:,} bytes)" if size > MAX_FILE_BYTES else "")
+        reason = f"the file is larger than {limit}, the most a plant file may have"
+        raise ConfigError([ConfigIssue(file, 1, "", reason)])
     located = load_yaml(text, os.environ if env is None else env)
     problems: list[tuple[Path_, str]] = [(i.path, i.reason) for i in located.issues]
     lines = {i.path: i.line for i in located.issues}

@@ -5,6 +5,11 @@ duplicate keys or unset variables) is first built straight from libyaml's parse 
 distinct plain scalar once and keeping no node tree: with 50,000 bins this is four times faster than
 composing a tree and takes a fraction of the memory. Its lines are found, by composing the tree, only when
 something asks for one. Any other file is composed at once.
+
+Neither way builds a document nested more than `MAX_DEPTH` levels deep, nor one whose aliases expand to more
+values than the `ALIAS_VALUES_...` limits allow: such a file becomes one `SourceIssue` at the line where it goes
+over, found before it is built. The plain builder counts its depth as it goes; a file is composed only after a
+pass over its parse events (`_Limits`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,25 @@ from typing import Any
 import yaml
 
 from gateway.config_base import Path_
+
+# The largest plant file read. The bench's 50,000-loop plant is 6.8 MB (11 MB with an RFID tag per loop): the
+# limit leaves room for several times that, and keeps a stray log or disk image from being read into memory.
+MAX_FILE_BYTES = 64 << 20
+# Mappings and lists nested deeper than this are refused. A plant file nests a handful of levels (the file,
+# `bins`, a loop, its `scale`, ...; the example plant 6); the limit keeps the builders' recursion far from
+# Python's recursion limit, and that of the C composer, which that limit does not stop, far from the C stack's.
+MAX_DEPTH = 64
+# What the aliases of a file may expand to, in all: ten values (keys included) for each node written so far,
+# plus 10,000, and never more than 2,000,000. A plant's anchors are templates written once and used by many
+# loops, each use (a loop's `scale`, say) a few values standing for one alias node: even a loop made of little
+# but aliases stays well under ten times what it writes. 2,000,000 is about what 48,000 loops using a 39-value
+# template each come to (1.9 million; the file loads in 2 s and 320 MB here), twice the 950,000 nodes of the
+# bench's whole 50,000-loop plant. Nine lists of nine aliases of the list before (387 million values: a
+# "billion laughs") are refused at the alias that goes over, having built nothing: what the aliases expand to
+# is counted from the parse events.
+ALIAS_VALUES_PER_NODE = 10
+ALIAS_VALUES_ALLOWANCE = 10_000
+ALIAS_VALUES_MAX = 2_000_000
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # libyaml's parser is five times faster on a plant with thousands of bins, and keeps line numbers too.
@@ -56,6 +80,8 @@ def load_yaml(text: str, env: Mapping[str, str]) -> Located:
     """Parse YAML text; a syntax error becomes a `SourceIssue` rather than an exception."""
     try:
         data = _PlainBuilder(env).build(text)
+    except _OverLimitError as exc:
+        return Located(data=None, issues=[exc.issue])
     except (_NotPlainError, yaml.YAMLError):
         return _compose(text, env)
     return Located(data=data, find_lines=lambda: compose_lines(text, env))
@@ -63,17 +89,35 @@ def load_yaml(text: str, env: Mapping[str, str]) -> Located:
 
 def compose_lines(text: str, env: Mapping[str, str]) -> dict[Path_, int]:
     """The line of every mapping key and list item of a plain file, found by composing its node tree."""
-    return _compose(text, env).lines
+    return _compose(text, env, within_limits=True).lines  # the plain builder checked the nesting
 
 
-def _compose(text: str, env: Mapping[str, str]) -> Located:
+def _compose(text: str, env: Mapping[str, str], *, within_limits: bool = False) -> Located:
     located = Located(data=None)
     try:
+        if not within_limits and (issue := _Limits().issue(text)) is not None:
+            located.issues.append(issue)
+            return located
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        located.issues.append(SourceIssue(line, (), f"YAML syntax: {exc.problem or exc}"))
+        # libyaml's scanner has a nesting limit of its own (1000), which a deep flow list can reach while it
+        # looks ahead, before the parse events above go past ours: the same problem, said the same way.
+        if exc.problem == "exceeded maximum nesting depth":
+            located.issues.append(_too_deep(line))
+        else:
+            located.issues.append(SourceIssue(line, (), f"YAML syntax: {exc.problem or exc}"))
+        return located
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as a control character
+        # libyaml gives the position in bytes of UTF-8, PyYAML's reader in characters.
+        lines_before = (
+            text[: exc.position].count("\n")
+            if _LOADER is yaml.SafeLoader
+            else text.encode("utf-8", "surrogatepass")[: exc.position].count(b"\n")
+        )
+        reason = f"YAML syntax: character #x{exc.character:04x}: {exc.reason}"
+        located.issues.append(SourceIssue(lines_before + 1, (), reason))
         return located
     if node is None:
         located.data = {}
@@ -86,6 +130,101 @@ def _compose(text: str, env: Mapping[str, str]) -> Located:
         located.data = None
         located.issues.append(SourceIssue(line, (), f"YAML: {exc.problem}"))
     return located
+
+
+class _Limits:
+    """How deep a document is and how many values it has, as `_Builder` builds it: each alias replaced by (a
+    copy of) the node it refers to. Counted from the parse events, nothing built."""
+
+    def __init__(self) -> None:
+        self.nodes = 0  # written in the file
+        self.values = 0  # of the document, aliases expanded
+        self.aliased = 0  # what the aliases expand to
+        self._anchored: dict[str, tuple[int, int]] = {}  # anchor → values, levels of mappings and lists
+        self._open: list[_Open] = []  # the mappings and lists being read, outermost first
+
+    def issue(self, text: str) -> SourceIssue | None:
+        """The first limit the document goes over, at the event where it does; run before composing it."""
+        handlers: dict[type[yaml.Event], Callable[[Any], SourceIssue | None]] = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.MappingStartEvent: self._start,
+            yaml.SequenceStartEvent: self._start,
+            yaml.MappingEndEvent: self._end,
+            yaml.SequenceEndEvent: self._end,
+            yaml.AliasEvent: self._alias,
+        }
+        parser = _LOADER(text)
+        next_event: Callable[[], Any] = parser.get_event
+        try:
+            while (kind := type(event := next_event())) is not yaml.StreamEndEvent:
+                handle = handlers.get(kind)
+                if handle is not None and (issue := handle(event)) is not None:
+                    return issue
+        finally:
+            parser.dispose()
+        return None
+
+    def _scalar(self, event: Any) -> None:
+        self.nodes += 1
+        self.values += 1
+        if event.anchor is not None:
+            self._anchored[event.anchor] = (1, 0)
+
+    def _start(self, event: Any) -> SourceIssue | None:
+        if len(self._open) == MAX_DEPTH:
+            return _too_deep(event.start_mark.line + 1)
+        self._open.append(_Open(event.anchor, self.values, len(self._open) + 1))
+        self.nodes += 1
+        self.values += 1
+        return None
+
+    def _end(self, _: Any) -> None:
+        done = self._open.pop()
+        self._reach(done.deepest)
+        if done.anchor is not None:
+            self._anchored[done.anchor] = (self.values - done.values_before, done.deepest - len(self._open))
+
+    def _alias(self, event: Any) -> SourceIssue | None:
+        line = event.start_mark.line + 1
+        if event.anchor not in self._anchored and any(o.anchor == event.anchor for o in self._open):
+            return SourceIssue(line, (), f"YAML: alias *{event.anchor} is inside the node it refers to")
+        size, levels = self._anchored.get(event.anchor, (1, 0))  # an undefined alias: the composer says so
+        if len(self._open) + levels > MAX_DEPTH:
+            return _too_deep(line)
+        self._reach(len(self._open) + levels)
+        self.nodes += 1
+        self.values += size
+        self.aliased += size
+        budget = min(ALIAS_VALUES_PER_NODE * self.nodes + ALIAS_VALUES_ALLOWANCE, ALIAS_VALUES_MAX)
+        if self.aliased > budget:
+            return SourceIssue(line, (), f"YAML: aliases expand to more than {budget:,} values (an alias bomb?)")
+        return None
+
+    def _reach(self, level: int) -> None:
+        """A mapping or list at `level` ends inside the innermost one open."""
+        if self._open and self._open[-1].deepest < level:
+            self._open[-1].deepest = level
+
+
+@dataclass(slots=True)
+class _Open:
+    """A mapping or list being read by `_Limits`."""
+
+    anchor: str | None
+    values_before: int  # values of the document before it
+    deepest: int  # level of its deepest mapping or list, its own included, aliases expanded
+
+
+def _too_deep(line: int) -> SourceIssue:
+    return SourceIssue(line, (), f"YAML: mappings and lists nested more than {MAX_DEPTH} levels deep")
+
+
+class _OverLimitError(Exception):
+    """The file goes over one of the limits above: nothing more is built."""
+
+    def __init__(self, issue: SourceIssue) -> None:
+        super().__init__(issue.reason)
+        self.issue = issue
 
 
 class _Builder:
@@ -146,6 +285,7 @@ class _PlainBuilder:
         # loop, and the loops keep those values for as long as the service runs.
         self._strings: dict[str, str] = {}
         self._next: Callable[[], Any] = lambda: None
+        self._depth = 0  # of the mapping or list being built
 
     def build(self, text: str) -> Any:
         parser = _LOADER(text)
@@ -171,12 +311,18 @@ class _PlainBuilder:
             return self._scalar(event)
         if kind is yaml.AliasEvent or event.anchor is not None or event.tag is not None:
             raise _NotPlainError("anchor, alias or tag")
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _OverLimitError(_too_deep(event.start_mark.line + 1))
         if kind is yaml.SequenceStartEvent:
             items = []
             while type(event := self._next()) is not yaml.SequenceEndEvent:
                 items.append(self._node(event))
+            self._depth -= 1
             return items
-        return self._mapping()
+        result = self._mapping()
+        self._depth -= 1
+        return result
 
     def _mapping(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
