@@ -28,7 +28,7 @@ from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.mqtt.utils import ConnectionState, IdGenerator
 
 from bench.run import PREFIX, write_plant
-from gateway.config import load_config
+from config.load import load_config
 from gateway.mqtt_link import Handler, _Protocol
 from gateway.plant import Plant
 from gateway.service import Service

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
+from config.plant import PlantConfig
 from connectors import influx_write
 from connectors.influx_points import Level, LevelFilter, event_point, level_point, rejected_point
 from connectors.influx_write import InfluxWriter
@@ -27,7 +28,6 @@ from connectors.line_protocol import Point, line
 from connectors.outbox import Entry, Item, Outbox, OutboxError
 from connectors.webhook_payload import LoopInfo, encode, event_id, supplier_of, wants, webhook_body
 from connectors.webhooks import SupplierWebhook
-from gateway.config import PlantConfig
 from gateway.store import Store
 from rules.engine import Engine
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from connectors.settings import InfluxConfig
+from config.connectors import InfluxConfig
 
 EVERY = re.compile(r"^([1-9][0-9]{0,5})(s|m|h|d)$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}

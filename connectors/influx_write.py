@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from config.connectors import InfluxConfig
 from connectors.outbox import Outbox, OutboxError
-from connectors.settings import InfluxConfig
 from connectors.webhooks import OutboxCall, backoff_s
 
 log = logging.getLogger(__name__)

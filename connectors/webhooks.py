@@ -16,8 +16,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import httpx
 
+from config.connectors import WebhookConfig
 from connectors.outbox import Item, Outbox, OutboxError
-from connectors.settings import WebhookConfig
 from connectors.webhook_payload import headers
 
 log = logging.getLogger(__name__)

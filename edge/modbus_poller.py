@@ -25,10 +25,10 @@ from typing import Any
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
+from config.floor import LIGHT_CODES, STATUS_POINT, Plc, Point, StackLight
 from edge.adapter import Publish, stop_if_cancelled
 from edge.read_plan import ReadRequest, plan_reads
 from edge.register_codec import CodecError, decode
-from gateway.floor_config import LIGHT_CODES, STATUS_POINT, Plc, Point, StackLight
 from gateway.messages import iso
 from gateway.mqtt_link import backoff_s
 

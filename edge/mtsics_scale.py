@@ -16,9 +16,9 @@ from typing import Protocol
 
 import serial
 
+from config.floor import ScaleDevice
 from edge.adapter import Publish
 from edge.mtsics import Condition, parse_reply
-from gateway.floor_config import ScaleDevice
 from gateway.messages import iso
 from gateway.mqtt_link import backoff_s
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.floor_config import REGISTERS, Point, Table
+from config.floor import REGISTERS, Point, Table
 
 MAX_REGISTERS = 125
 MAX_BITS = 2000

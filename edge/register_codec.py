@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from gateway.floor_config import REGISTERS, PointType, WordOrder
+from config.floor import REGISTERS, PointType, WordOrder
 
 _FORMAT = {"uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i", "uint64": ">Q", "float32": ">f",
            "float64": ">d"}

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from config.plant import PlantConfig
 from edge.adapter import DeviceAdapter, Publish
-from gateway.config import PlantConfig
 from gateway.mqtt_link import Ack, MqttLink
 
 if TYPE_CHECKING:

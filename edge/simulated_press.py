@@ -10,8 +10,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from config.floor import STATUS_POINT, Plc
 from edge.adapter import Publish
-from gateway.floor_config import STATUS_POINT, Plc
 
 _PERIOD_S = 120.0
 _BASE_PER_S = 1.5

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, replace
 from statistics import mean
 from typing import Any
 
+from config.plant import PlantConfig
 from gateway.card_store import SignalQuery
 from gateway.committer import Committer
-from gateway.config import PlantConfig
 from gateway.consumption_store import SampleRow
 from gateway.messages import event_body
 from gateway.store import Store

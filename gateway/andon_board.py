@@ -22,8 +22,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 
+from config.plant import PlantConfig
 from gateway.committer import Committer
-from gateway.config import PlantConfig
 from gateway.shop_floor import ShopFloor
 from rules.andon import AndonInputs, Colour, andon_colour
 from rules.engine import Engine

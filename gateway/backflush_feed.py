@@ -13,9 +13,9 @@ import json
 import logging
 from collections.abc import Iterable
 
-from gateway.config import PlantConfig
+from config.floor import consumptions
+from config.plant import PlantConfig
 from gateway.errors import PayloadError
-from gateway.floor_config import consumptions
 from gateway.scale_ingest import ScaleIngest
 from rules.backflush import Backflush, estimate
 from rules.engine import Engine

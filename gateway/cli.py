@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from gateway.load_ahead import LoadAhead
 
 if TYPE_CHECKING:
-    from gateway.config import ConfigError, PlantConfig
+    from config.load import ConfigError
+    from config.plant import PlantConfig
 
 EXIT_CONFIG = 1
 EXIT_RUNTIME = 2
@@ -60,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(path: Path) -> PlantConfig | None:
     # Imported here so that `run` can start loading the plant file before the service's modules load.
-    from gateway.config import ConfigError, load_config
+    from config.load import ConfigError, load_config
 
     gc.disable()  # a big plant file allocates hundreds of thousands of objects and frees none of them
     try:
@@ -95,7 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # httpx imports its command-line client whenever click and rich happen to be installed (rich comes with
     # the demo's broker): 3 MB of modules the service never uses.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    from gateway.config import ConfigError
+    from config.load import ConfigError
     from gateway.plant import Plant
     from gateway.service import Service
 

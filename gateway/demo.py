@@ -8,10 +8,10 @@ import json
 import logging
 import time
 
+from config.plant import PlantConfig
 from edge.mqtt_out import connect_publisher
 from edge.simulated_press import SimulatedPress
 from edge.simulated_scales import SimBin, SimulatedScales
-from gateway.config import PlantConfig
 from gateway.demo_broker import demo_broker
 from gateway.plant import Plant
 from gateway.service import Service

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.config import ConfigError
+    from config.load import ConfigError
     from gateway.plant import Plant
 
 
@@ -57,7 +57,7 @@ class LoadAhead:
 
 def _load(path: Path, send: Connection) -> None:
     gc.disable()  # loading allocates hundreds of thousands of objects and frees few of them
-    from gateway.config import ConfigError, load_config
+    from config.load import ConfigError, load_config
     from gateway.plant import Plant
 
     loaded: Plant | ConfigError

@@ -25,7 +25,7 @@ from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 from gmqtt.mqtt.package import Package
 from gmqtt.mqtt.protocol import MQTTProtocol
 
-from gateway.config import MqttConfig
+from config.service import MqttConfig
 from gateway.mqtt_packets import PUBACK_OF_ID, MalformedPacketError, PacketReader
 
 log = logging.getLogger(__name__)

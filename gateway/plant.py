@@ -15,7 +15,7 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any, TypeAlias
 
-from gateway.config import PlantConfig
+from config.plant import PlantConfig
 from rules.scale_bin import BinSpec
 
 _FIELDS = tuple(f.name for f in fields(BinSpec))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
+from config.plant import PlantConfig
+from config.rfid import RfidConfig, RfidReader
 from gateway.committer import Committer
-from gateway.config import PlantConfig
 from gateway.epc import decode_sgtin96
 from gateway.ingest import TopicHandler
 from gateway.messages import event_body
-from gateway.rfid_config import RfidConfig, RfidReader
 from gateway.rfid_payloads import TagRead, decode_rfid
 from rules.engine import Engine
 from rules.events import Event

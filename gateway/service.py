@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from config.plant import PlantConfig
 from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
 from gateway import heap
@@ -22,7 +23,6 @@ from gateway.api.server import ApiServer
 from gateway.backflush_feed import BackflushFeed
 from gateway.card_actions import CardActions
 from gateway.committer import Committer, Message
-from gateway.config import PlantConfig
 from gateway.event_stream import EventStream
 from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic

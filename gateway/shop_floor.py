@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from config.floor import STATUS_POINT, counter_specs, plc_specs, station_specs
+from config.plant import PlantConfig
 from gateway.committer import Committer, Request
-from gateway.config import PlantConfig
 from gateway.errors import PayloadError
-from gateway.floor_config import STATUS_POINT, counter_specs, plc_specs, station_specs
 from gateway.floor_store import FloorReads, alarm_of
 from gateway.ingest import TopicHandler
 from gateway.messages import iso

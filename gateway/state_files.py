@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from config.plant import PlantConfig
 from connectors.outbox import Owner, read_owner, set_owner
-from gateway.config import PlantConfig
 from gateway.store import Store, StoreError, create_database
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from config.plant import PlantConfig
 from connectors.hub import Connectors
-from gateway.config import PlantConfig
 from gateway.messages import event_body
 from gateway.store import Batch, Store
 from rules.engine import Engine

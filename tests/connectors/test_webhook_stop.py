@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from config.connectors import WebhookConfig
 from connectors.outbox import Outbox
-from connectors.settings import WebhookConfig
 from connectors.webhooks import SupplierWebhook
 
 

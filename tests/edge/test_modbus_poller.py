@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from config.floor import Plc
 from edge.modbus_poller import PlcPoller
-from gateway.floor_config import Plc
 from tests.conftest import free_port
 
 HEARTBEAT_S = 0.5

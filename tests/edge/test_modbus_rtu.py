@@ -13,9 +13,9 @@ import pytest
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from config.floor import Plc
 from edge.modbus_poller import PlcPoller
 from edge.register_codec import encode
-from gateway.floor_config import Plc
 
 
 @pytest.fixture

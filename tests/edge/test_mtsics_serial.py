@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from config.floor import ScaleDevice
 from edge.mtsics_scale import MtSicsScale
-from gateway.floor_config import ScaleDevice
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.floor import REGISTERS, Point
 from edge.read_plan import MAX_REGISTERS, plan_reads
-from gateway.floor_config import REGISTERS, Point
 
 
 def point(name: str, address: int, type_: str = "uint16", table: str = "holding") -> Point:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.floor import PointType, WordOrder
 from edge.register_codec import CodecError, decode, encode
-from gateway.floor_config import PointType, WordOrder
 
 ORDERS: list[WordOrder] = ["ABCD", "CDAB", "BADC", "DCBA"]
 

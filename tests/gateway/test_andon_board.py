@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from config.load import load_config
 from gateway.andon_board import CHANGES_PER_COMMIT, AndonBoard
-from gateway.config import load_config
 from gateway.plant import Plant
 from gateway.service import Service
 from rules.andon import Colour

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import yaml_source
+from config import yaml_source
 from gateway.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

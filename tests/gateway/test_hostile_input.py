@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from config.plant import PlantConfig
 from gateway.api.app import create_app
-from gateway.config import PlantConfig
 from gateway.plant import Plant
 from gateway.service import Service
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_config
+from config.load import ConfigError, load_config
 from gateway.load_ahead import LoadAhead
 from gateway.plant import Plant
 

@@ -6,8 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from config.plant import PlantConfig
 from gateway.committer import Committer
-from gateway.config import PlantConfig
 from gateway.rfid_ingest import RfidIngest
 from gateway.store import Store
 from rules.engine import Engine

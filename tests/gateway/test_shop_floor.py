@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config.plant import PlantConfig
 from gateway.committer import Committer
-from gateway.config import PlantConfig
 from gateway.errors import PayloadError
 from gateway.floor_store import FloorReads
 from gateway.shop_floor import ShopFloor

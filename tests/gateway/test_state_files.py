@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from config.plant import PlantConfig
 from connectors.outbox import Owner, read_owner, set_owner
-from gateway.config import PlantConfig
 from gateway.state_files import StateRefusedError, marker_path, open_state
 from gateway.store import Batch, Store
 from rules.events import SignalReleased

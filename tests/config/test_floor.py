@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.config import ConfigError, ConfigIssue, load_config
-from gateway.floor_config import Point, PointDomain, PointType, Table, counter_specs, station_specs
+from config.floor import Point, PointDomain, PointType, Table, counter_specs, station_specs
+from config.load import ConfigError, ConfigIssue, load_config
 from rules.counters import CounterSpec, width_max
 
 # Line numbers are part of the contract.

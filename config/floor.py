@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from gateway.config_base import Ident, Path_
+from config.base import Ident, Path_, Section
 from rules.backflush import Consumption
 from rules.counters import CounterSpec, width_max
 from rules.floor import PlcSpec
@@ -49,22 +49,18 @@ def _raw_range(type_: PointType) -> tuple[int | float, int | float]:
     return (0, top) if type_.startswith("u") else (-top - 1, top)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
 STATUS_POINT = "status"
 """`<prefix>/plc/<plc>/status` carries the poller's view of the PLC, so no point may have this name."""
 
 
-class CounterConfig(_Model):
+class CounterConfig(Section):
     """A cumulative counter: wraps to 0 after `max_value` (default: the type's largest value)."""
 
     max_value: int | None = Field(default=None, ge=1)
     max_step: int = Field(default=10_000, ge=1, le=MAX_COUNT)
 
 
-class Point(_Model):
+class Point(Section):
     """One value read from a PLC. `address` is zero-based: holding register 40001 is address 0."""
 
     name: Ident
@@ -115,7 +111,7 @@ class Point(_Model):
         return self.counter.max_value or width_max(self.type)
 
 
-class SerialConfig(_Model):
+class SerialConfig(Section):
     """Modbus RTU over a serial line instead of TCP."""
 
     port: str = Field(min_length=1)
@@ -132,7 +128,7 @@ LIGHT_CODES = {"green": 1, "yellow": 2, "red": 3, "blue": 4}
 """What a stack light's `holding_register` is set to for each colour."""
 
 
-class LampCoils(_Model):
+class LampCoils(Section):
     """The coil that lights each lamp of a stack light (a lamp not wired: leave it out)."""
 
     green: int | None = Field(default=None, ge=0, le=65535)
@@ -141,7 +137,7 @@ class LampCoils(_Model):
     blue: int | None = Field(default=None, ge=0, le=65535)
 
 
-class StackLight(_Model):
+class StackLight(Section):
     """An Andon stack light wired to a PLC: one coil per lamp, or one holding register set to a colour code."""
 
     station: StationKey
@@ -155,7 +151,7 @@ class StackLight(_Model):
         return self
 
 
-class Plc(_Model):
+class Plc(Section):
     """A PLC: polled over Modbus TCP (`host`) or RTU (`serial`), or publishing its points on MQTT itself."""
 
     id: Ident
@@ -189,13 +185,13 @@ class Plc(_Model):
         return self.offline_after_s or 3 * self.heartbeat_s
 
 
-class EdgeConfig(_Model):
+class EdgeConfig(Section):
     """Device adapters (Modbus pollers, MT-SICS scales): run by `kanban-edge edge`, or inside the gateway."""
 
     in_gateway: bool = False
 
 
-class ScaleDevice(_Model):
+class ScaleDevice(Section):
     """A Mettler Toledo scale spoken to over MT-SICS (TCP or serial); its weights go to its bin's scale topic."""
 
     bin: Ident
@@ -272,7 +268,7 @@ _DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
-class Shift(_Model):
+class Shift(Section):
     """When a line runs: local `start`..`end` (HH:MM) on `days`; an `end` at or before `start` ends next day."""
 
     days: list[Day] = list(_DAYS[:5])
@@ -280,7 +276,7 @@ class Shift(_Model):
     end: ClockTime
 
 
-class Schedule(_Model):
+class Schedule(Section):
     """A station's working time, in a time zone of the IANA database (e.g. Europe/Berlin)."""
 
     timezone: str = "UTC"
@@ -315,14 +311,14 @@ def _minutes(clock: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-class BinUse(_Model):
+class BinUse(Section):
     """Backflush: each unit the station puts out uses `per_unit` pieces from the bin (a loop without a scale)."""
 
     bin: Ident
     per_unit: float = Field(gt=0, le=1_000_000)
 
 
-class Station(_Model):
+class Station(Section):
     """A station: WIP = units counted in minus units counted out; an input may be the previous station's output."""
 
     id: Ident

@@ -5,18 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from gateway.config_base import Ident
+from config.base import Ident, Section
 
 ReaderRole = Literal["kanban_post", "receiving"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class RfidReader(_Model):
+class RfidReader(Section):
     """A reader publishing on `<prefix>/rfid/<id>`: at a kanban post (reads release cards) or at a receiving
     dock (reads receive them)."""
 
@@ -25,7 +21,7 @@ class RfidReader(_Model):
     loops: list[Ident] = []  # tags mapped by GTIN count only for these loops; empty: every loop of the sku
 
 
-class RfidTag(_Model):
+class RfidTag(Section):
     """A tag that is one card of one loop."""
 
     epc: str = Field(pattern=r"^[0-9A-Fa-f]{4,124}$")
@@ -40,7 +36,7 @@ class RfidTag(_Model):
         return value.upper()
 
 
-class RfidConfig(_Model):
+class RfidConfig(Section):
     """RFID readers and tags. Tags not listed count by the GTIN of their SGTIN-96 (items' `gtin`)."""
 
     dedup_window_s: float = Field(default=5.0, ge=0, le=3600)

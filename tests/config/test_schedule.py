@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config import ConfigError, load_config
-from gateway.floor_config import Schedule
+from config.floor import Schedule
+from config.load import ConfigError, load_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

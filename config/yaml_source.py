@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from gateway.config_base import Path_
+from config.base import Path_
 
 # The largest plant file read. The bench's 50,000-loop plant is 6.8 MB (11 MB with an RFID tag per loop): the
 # limit leaves room for several times that, and keeps a stray log or disk image from being read into memory.

@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.yaml_source import (
+from config.yaml_source import (
     ALIAS_VALUES_ALLOWANCE,
     ALIAS_VALUES_MAX,
     ALIAS_VALUES_PER_NODE,

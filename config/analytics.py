@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from config.base import Section
 
 
-class AnalyticsConfig(BaseModel):
+class AnalyticsConfig(Section):
     """Sampling of each loop's consumption and the parameters of the recommended sizing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     sample_interval_s: float = Field(default=60.0, ge=1.0, le=3600.0)
     history_days: int = Field(default=28, ge=1, le=366)

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+
+from config.base import Section
 
 
 def _http_url(value: str) -> str:
@@ -23,11 +25,7 @@ EventSelector = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-
 """An event `type` (signal_released, signal_cancelled, ...) or the flag `urgent`."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class OutboxConfig(_Model):
+class OutboxConfig(Section):
     """The store-and-forward outbox shared by all connectors (its own SQLite file)."""
 
     path: Path | None = None  # default: next to the state database, <name>-outbox.db
@@ -35,7 +33,7 @@ class OutboxConfig(_Model):
     keep_delivered: int = Field(default=10_000, ge=0)  # delivered webhook items kept for the API
 
 
-class WebhookConfig(_Model):
+class WebhookConfig(Section):
     """Where and how a supplier receives its kanban events."""
 
     url: HttpUrl
@@ -48,7 +46,7 @@ class WebhookConfig(_Model):
     retry_max_s: float = Field(default=600.0, gt=0, le=86_400)
 
 
-class InfluxConfig(_Model):
+class InfluxConfig(Section):
     """Where history goes: InfluxDB 2.x/3.x/Cloud (`api: v2`) or 1.x and v1-compatible endpoints (`api: v1`)."""
 
     api: Literal["v1", "v2"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_config
+from config.load import ConfigError, load_config
 
 PLANT = """\
 site: p7

@@ -1,0 +1,1 @@
+"""The plant file: its schema by section, the YAML loader (file:line errors, ${VAR}), the example plants."""
