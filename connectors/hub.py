@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from config.plant import PlantConfig
 from connectors import influx_write
@@ -28,7 +28,6 @@ from connectors.line_protocol import Point, line
 from connectors.outbox import Entry, Item, Outbox, OutboxError
 from connectors.webhook_payload import LoopInfo, encode, event_id, supplier_of, wants, webhook_body
 from connectors.webhooks import SupplierWebhook
-from gateway.store import Store
 from rules.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -43,15 +42,31 @@ _RETRY_S = 1.0
 _LEVELS_PER_SLICE = 1000  # about 12 ms of work when every one of them is written
 
 
+class EventLog(Protocol):
+    """What the connectors read of the service's state database (its `Store` is one)."""
+
+    def last_event_seq(self) -> int:
+        """The seq of the newest event ever committed."""
+        ...
+
+    def events_after(self, seq: int, limit: int) -> list[tuple[int, str]]:
+        """Committed events after `seq`, oldest first: (seq, body): fed again after a crash."""
+        ...
+
+    def identity(self) -> dict[str, str] | None:
+        """The database's identity, which the outbox records as its owner."""
+        ...
+
+
 class Connectors:
     """Owns the outbox and every consumer of it."""
 
     def __init__(
-        self, *, config: PlantConfig, loops: Mapping[str, LoopInfo], store: Store, engine: Engine,
+        self, *, config: PlantConfig, loops: Mapping[str, LoopInfo], event_log: EventLog, engine: Engine,
         rejections: Mapping[str, int], clock: Callable[[], float],
     ) -> None:
         self._site = config.site
-        self._store = store
+        self._event_log = event_log
         self._engine = engine
         self._rejections = rejections
         self._clock = clock
@@ -76,7 +91,7 @@ class Connectors:
         self.outbox = Outbox(
             config.outbox_path, max_items=config.outbox.max_items, keep_delivered=config.outbox.keep_delivered
         )
-        if (identity := store.identity()) is not None:
+        if (identity := event_log.identity()) is not None:
             self.outbox.claim(identity["database_id"])  # a missing state database is then noticed (state_files)
         for sid, supplier in self._suppliers.items():
             assert supplier.webhook is not None
@@ -152,7 +167,7 @@ class Connectors:
         if not self._started:
             fed = await self._call(self.outbox.fed_seq)
             if fed is None:  # a new outbox starts with the events committed from now on
-                fed = await self._call(self._store.last_event_seq)
+                fed = await self._call(self._event_log.last_event_seq)
                 await self._call(self.outbox.append, [], fed_seq=fed)
             self._fed, self._started = fed, True
         await self._backfill()
@@ -168,7 +183,7 @@ class Connectors:
 
     async def _backfill(self) -> None:
         """Feed the events committed after `fed_seq` from the state database."""
-        while rows := await self._call(self._store.events_after, self._fed, _BACKFILL_CHUNK):
+        while rows := await self._call(self._event_log.events_after, self._fed, _BACKFILL_CHUNK):
             bodies = []
             for seq, raw in rows:
                 body = json.loads(raw)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.sqlite_db import connect, transaction
+from connectors.sqlite_db import connect, transaction
 
 Status = Literal["pending", "delivered", "dead"]
 

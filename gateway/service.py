@@ -107,7 +107,7 @@ class Service:
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
         self.connectors = Connectors(
-            config=config, loops=self.specs, store=self.store, engine=self.engine,
+            config=config, loops=self.specs, event_log=self.store, engine=self.engine,
             rejections=self.rejections.counts, clock=clock,
         )
         self.scales = ScaleIngest(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.sqlite_db import connect, transaction
 from gateway.card_store import (
     CARDS_MIGRATION,
     STATE_SQL,
@@ -30,7 +31,6 @@ from gateway.card_store import (
 )
 from gateway.consumption_store import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
 from gateway.floor_store import ANDON_MIGRATION, FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
-from gateway.sqlite_db import connect, transaction
 from rules.analytics import Sample
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 from rules.scale_bin import BinState

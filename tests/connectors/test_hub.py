@@ -47,7 +47,7 @@ def keys_after_running(config: PlantConfig, store: Store, fed: list[dict[str, An
     """Start the connectors, feed `fed`, wait until the outbox is caught up; the outbox's keys."""
     engine = Engine(specs=config.bin_specs(), started_at=0.0)
     connectors = Connectors(
-        config=config, loops=engine.specs, store=store, engine=engine, rejections={}, clock=lambda: 5000.0
+        config=config, loops=engine.specs, event_log=store, engine=engine, rejections={}, clock=lambda: 5000.0
     )
     assert connectors.outbox is not None
 
@@ -88,7 +88,7 @@ def test_without_consumers_the_event_log_waits_for_nothing(tmp_path: Path) -> No
     store = Store(config.storage.path)
     engine = Engine(specs=config.bin_specs(), started_at=0.0)
     connectors = Connectors(
-        config=config, loops=engine.specs, store=store, engine=engine, rejections={}, clock=lambda: 5000.0,
+        config=config, loops=engine.specs, event_log=store, engine=engine, rejections={}, clock=lambda: 5000.0,
     )
     assert connectors.outbox is None
     assert connectors.fed_seq == sys.maxsize  # pruning of the event log is held back by nothing

@@ -1,4 +1,5 @@
-"""How the service opens its SQLite files (state database and outbox): WAL, full sync, one transaction helper."""
+"""How the service opens its SQLite files (the outbox, and the gateway's state database): WAL, full sync, one
+transaction helper."""
 
 from __future__ import annotations
 
