@@ -19,11 +19,11 @@ from gateway import heap
 from gateway.analytics import LoopAnalytics
 from gateway.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.api.app import create_app
+from gateway.api.event_stream import EventStream
 from gateway.api.server import ApiServer
 from gateway.backflush_feed import BackflushFeed
 from gateway.card_actions import CardActions
 from gateway.committer import Committer, Message
-from gateway.event_stream import EventStream
 from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from gateway.api.deps import ServiceDep
 from gateway.api.floor_models import AndonList
-from gateway.floor_views import andon_out
+from gateway.api.floor_views import andon_out
 
 router = APIRouter(prefix="/api/v1/andon", tags=["andon"])
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import NotFoundError
 from gateway.api.models import BinList, BinOut, ErrorOut
-from gateway.views import bin_out
+from gateway.api.views import bin_out
 
 router = APIRouter(prefix="/api/v1/bins", tags=["bins"])
 

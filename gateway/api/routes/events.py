@@ -10,8 +10,8 @@ from fastapi.responses import StreamingResponse
 
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import InvalidRequestError
+from gateway.api.event_stream import EVENT_TYPES, Wanted
 from gateway.api.models import ErrorOut
-from gateway.event_stream import EVENT_TYPES, Wanted
 from rules.limits import MAX_ID
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])

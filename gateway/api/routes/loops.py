@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import NotFoundError
 from gateway.api.models import ErrorOut, KpisReport, LoopAnalyticsOut, LoopList, LoopOut
-from gateway.views import loop_out
+from gateway.api.views import loop_out
 
 router = APIRouter(prefix="/api/v1", tags=["loops"])
 

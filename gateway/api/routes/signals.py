@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
 from gateway.api.models import ActionIn, ErrorOut, ShipIn, SignalList, SignalOut
+from gateway.api.views import signal_out
 from gateway.card_actions import (
     ActionRequest,
     KeyReusedError,
@@ -20,7 +21,6 @@ from gateway.card_actions import (
     TransitionRefusedError,
 )
 from gateway.card_store import SignalQuery
-from gateway.views import signal_out
 from rules.cards import Action, SignalStatus
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])

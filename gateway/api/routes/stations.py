@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import NotFoundError
 from gateway.api.floor_models import StationList, StationOut, WipCount
+from gateway.api.floor_views import station_out
 from gateway.api.models import ErrorOut
-from gateway.floor_views import station_out
 from gateway.shop_floor import FloorOperationError
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
