@@ -132,7 +132,7 @@ def _cmd_edge(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.demo import run_demo
+    from gateway.demo.run import run_demo
 
     config = _load(args.config)
     if config is None:

@@ -12,7 +12,7 @@ from config.plant import PlantConfig
 from edge.mqtt_out import connect_publisher
 from edge.simulated_press import SimulatedPress
 from edge.simulated_scales import SimBin, SimulatedScales
-from gateway.demo_broker import demo_broker
+from gateway.demo.broker import demo_broker
 from gateway.plant import Plant
 from gateway.service import Service
 

@@ -1,0 +1,1 @@
+"""`kanban-edge demo`: a broker, the service and simulated devices in one command."""
