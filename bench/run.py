@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 
 from bench.influxd import influxd_binary, spawn_influxd
-from gateway.andon_board import MAX_CHANGES
+from gateway.floor.andon_board import MAX_CHANGES
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "bench"

@@ -16,14 +16,15 @@ from config.plant import PlantConfig
 from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
 from gateway import heap
-from gateway.analytics import LoopAnalytics
-from gateway.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.api.app import create_app
 from gateway.api.event_stream import EventStream
 from gateway.api.server import ApiServer
-from gateway.backflush_feed import BackflushFeed
-from gateway.card_actions import CardActions
 from gateway.committer import Committer, Message
+from gateway.floor.analytics import LoopAnalytics
+from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
+from gateway.floor.backflush_feed import BackflushFeed
+from gateway.floor.card_actions import CardActions
+from gateway.floor.shop_floor import ShopFloor
 from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
@@ -31,7 +32,6 @@ from gateway.plant import Plant
 from gateway.rejections import Rejections
 from gateway.rfid_ingest import RfidIngest
 from gateway.scale_ingest import ScaleIngest
-from gateway.shop_floor import ShopFloor
 from gateway.snapshots import Snapshots
 from gateway.state_files import open_state
 from gateway.store import Batch, EventPrune

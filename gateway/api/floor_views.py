@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.andon_board import AndonBoard
 from gateway.api.floor_models import AlarmOut, AndonOut, StationOut
+from gateway.floor.andon_board import AndonBoard
+from gateway.floor.shop_floor import ShopFloor
 from gateway.messages import iso
-from gateway.shop_floor import ShopFloor
 
 
 def station_out(floor: ShopFloor, station_id: str, now: float) -> StationOut:

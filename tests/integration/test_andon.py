@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.andon_board import CHANGES_PER_COMMIT
+from gateway.floor.andon_board import CHANGES_PER_COMMIT
 from tests.conftest import PLANT_HEADER, Broker, Gateway, make_gateway, messages, wait_for
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from gateway.api.errors import ConflictError, NotFoundError
 from gateway.api.floor_models import AlarmList, AlarmOut
 from gateway.api.floor_views import alarm_out
 from gateway.api.models import ErrorOut, RowId
-from gateway.shop_floor import FloorOperationError
+from gateway.floor.shop_floor import FloorOperationError
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 

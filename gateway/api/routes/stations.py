@@ -9,7 +9,7 @@ from gateway.api.errors import NotFoundError
 from gateway.api.floor_models import StationList, StationOut, WipCount
 from gateway.api.floor_views import station_out
 from gateway.api.models import ErrorOut
-from gateway.shop_floor import FloorOperationError
+from gateway.floor.shop_floor import FloorOperationError
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
 

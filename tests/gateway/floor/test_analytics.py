@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from config.plant import PlantConfig
-from gateway.analytics import LoopAnalytics
 from gateway.committer import Committer
+from gateway.floor.analytics import LoopAnalytics
 from gateway.store import Batch, Store
 from rules.analytics import DAY_S, HOUR_S
 from rules.engine import Engine

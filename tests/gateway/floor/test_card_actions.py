@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.card_actions import ActionRequest, CardActions, TransitionRefusedError
 from gateway.committer import Committer
+from gateway.floor.card_actions import ActionRequest, CardActions, TransitionRefusedError
 from gateway.store import Batch, Store
 from rules.cards import Action
 from rules.engine import Engine

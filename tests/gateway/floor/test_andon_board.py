@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.load import load_config
-from gateway.andon_board import CHANGES_PER_COMMIT, AndonBoard
+from gateway.floor.andon_board import CHANGES_PER_COMMIT, AndonBoard
 from gateway.plant import Plant
 from gateway.service import Service
 from rules.andon import Colour

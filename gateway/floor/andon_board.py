@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from config.plant import PlantConfig
 from gateway.committer import Committer
-from gateway.shop_floor import ShopFloor
+from gateway.floor.shop_floor import ShopFloor
 from rules.andon import AndonInputs, Colour, andon_colour
 from rules.engine import Engine
 from rules.events import AndonChanged
