@@ -25,13 +25,13 @@ from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoar
 from gateway.floor.backflush_feed import BackflushFeed
 from gateway.floor.card_actions import CardActions
 from gateway.floor.shop_floor import ShopFloor
-from gateway.ingest import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
+from gateway.ingest.rejections import Rejections
+from gateway.ingest.rfid import RfidIngest
+from gateway.ingest.router import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
+from gateway.ingest.scale import ScaleIngest
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
 from gateway.plant import Plant
-from gateway.rejections import Rejections
-from gateway.rfid_ingest import RfidIngest
-from gateway.scale_ingest import ScaleIngest
 from gateway.snapshots import Snapshots
 from gateway.state_files import open_state
 from gateway.store import Batch, EventPrune

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from config.floor import consumptions
 from config.plant import PlantConfig
-from gateway.errors import PayloadError
-from gateway.scale_ingest import ScaleIngest
+from gateway.ingest.errors import PayloadError
+from gateway.ingest.scale import ScaleIngest
 from rules.backflush import Backflush, estimate
 from rules.engine import Engine
 from rules.events import Event, SignalChanged

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from config.plant import PlantConfig
 from gateway.committer import Committer
-from gateway.errors import PayloadError
 from gateway.floor.shop_floor import ShopFloor
 from gateway.floor_store import FloorReads
+from gateway.ingest.errors import PayloadError
 from rules.floor import FloorChange
 
 PLANT: dict[str, Any] = {

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.errors import PayloadError
-from gateway.scale_payloads import decode_scale
+from gateway.ingest.errors import PayloadError
+from gateway.ingest.scale_payloads import decode_scale
 from rules.scale_bin import Reading
 
 NOW = datetime(2024, 6, 1, 10, 0, 0, tzinfo=UTC).timestamp()

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.errors import PayloadError
-from gateway.rfid_payloads import TagRead, decode_rfid
+from gateway.ingest.errors import PayloadError
+from gateway.ingest.rfid_payloads import TagRead, decode_rfid
 
 EPC = "3074257BF7194E4000001A85"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from config.plant import PlantConfig
 from gateway.committer import Committer
-from gateway.rfid_ingest import RfidIngest
+from gateway.ingest.rfid import RfidIngest
 from gateway.store import Store
 from rules.engine import Engine
 

@@ -8,8 +8,8 @@ import math
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gateway.errors import PayloadError
-from gateway.scale_payloads import decode_model, decode_scale
+from gateway.ingest.errors import PayloadError
+from gateway.ingest.scale_payloads import decode_model, decode_scale
 from rules.scale_bin import Reading
 
 NOW = 1_717_236_000.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.epc import Sgtin, check_digit, decode_sgtin96
+from gateway.ingest.epc import Sgtin, check_digit, decode_sgtin96
 
 
 def test_gs1_tds_example_sgtin96() -> None:

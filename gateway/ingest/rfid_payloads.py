@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.errors import PayloadError, parse_json
+from gateway.ingest.errors import PayloadError, parse_json
 
 _HEX = re.compile(r"^[0-9A-Fa-f]{4,124}$")
 # Up to 9 fractional digits (R700), and zones as Z, +00:00 or +0000 (Zebra).

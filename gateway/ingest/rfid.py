@@ -11,10 +11,10 @@ import logging
 from config.plant import PlantConfig
 from config.rfid import RfidConfig, RfidReader
 from gateway.committer import Committer
-from gateway.epc import decode_sgtin96
-from gateway.ingest import TopicHandler
+from gateway.ingest.epc import decode_sgtin96
+from gateway.ingest.rfid_payloads import TagRead, decode_rfid
+from gateway.ingest.router import TopicHandler
 from gateway.messages import event_body
-from gateway.rfid_payloads import TagRead, decode_rfid
 from rules.engine import Engine
 from rules.events import Event
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.scale_ingest import BinMarks
+from gateway.ingest.scale import BinMarks
 
 
 def test_a_bin_marked_twice_is_taken_once_and_in_the_order_first_marked() -> None:

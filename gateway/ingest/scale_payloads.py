@@ -9,7 +9,7 @@ Accepted on a bin's scale topic, detected by shape:
 The common shape `{"weight_g": n}` / `{"weight_g": n, "stable": b}` is matched by one regular expression
 before the pydantic model is tried: it takes a third of the time per reading (docs/PERFORMANCE.md). It
 accepts only plain decimals of up to 15 digits on each side of the point, so it gives the same `Reading`
-as the model for every payload it matches (tests/gateway/test_scale_payloads_fast.py); anything else
+as the model for every payload it matches (tests/gateway/ingest/test_scale_payloads_fast.py); anything else
 falls through to the model.
 """
 
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gateway.errors import PayloadError, parse_json
+from gateway.ingest.errors import PayloadError, parse_json
 from rules.scale_bin import Reading
 
 _EPOCH_MS_ABOVE = 1e11  # a number this large is a timestamp in milliseconds (year 5138 in seconds)
