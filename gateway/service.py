@@ -19,7 +19,6 @@ from gateway import heap
 from gateway.api.app import create_app
 from gateway.api.event_stream import EventStream
 from gateway.api.server import ApiServer
-from gateway.committer import Committer, Message
 from gateway.floor.analytics import LoopAnalytics
 from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.floor.backflush_feed import BackflushFeed
@@ -32,9 +31,10 @@ from gateway.ingest.scale import ScaleIngest
 from gateway.messages import event_body, event_topic
 from gateway.mqtt_link import MqttLink
 from gateway.plant import Plant
-from gateway.snapshots import Snapshots
-from gateway.state_files import open_state
-from gateway.store import Batch, EventPrune
+from gateway.state.committer import Committer, Message
+from gateway.state.files import open_state
+from gateway.state.snapshots import Snapshots
+from gateway.state.store import Batch, EventPrune
 from rules.analytics import DAY_S
 from rules.engine import Engine
 from rules.scale_bin import BinSpec

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from gateway.committer import EffectRefusedError
+from gateway.state.committer import EffectRefusedError
 
 
 class ApiError(Exception):

@@ -11,11 +11,11 @@ from statistics import mean
 from typing import Any
 
 from config.plant import PlantConfig
-from gateway.card_store import SignalQuery
-from gateway.committer import Committer
-from gateway.consumption_store import SampleRow
 from gateway.messages import event_body
-from gateway.store import Store
+from gateway.state.cards import SignalQuery
+from gateway.state.committer import Committer
+from gateway.state.consumption import SampleRow
+from gateway.state.store import Store
 from rules import analytics as calc
 from rules.analytics import DAY_S, Kpis, Sample, SignalTimes
 from rules.engine import Engine

@@ -23,8 +23,8 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 
 from config.plant import PlantConfig
-from gateway.committer import Committer
 from gateway.floor.shop_floor import ShopFloor
+from gateway.state.committer import Committer
 from rules.andon import AndonInputs, Colour, andon_colour
 from rules.engine import Engine
 from rules.events import AndonChanged

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.card_store import IdempotentAnswer
-from gateway.committer import Committer, Request
 from gateway.messages import event_body
-from gateway.store import Store
+from gateway.state.cards import IdempotentAnswer
+from gateway.state.committer import Committer, Request
+from gateway.state.store import Store
 from rules.cards import Action, Refusal, next_status
 from rules.engine import Engine
 

@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from config.floor import STATUS_POINT, counter_specs, plc_specs, station_specs
 from config.plant import PlantConfig
-from gateway.committer import Committer, Request
-from gateway.floor_store import FloorReads, alarm_of
 from gateway.ingest.errors import PayloadError
 from gateway.ingest.router import TopicHandler
 from gateway.ingest.scale_payloads import _timestamp
 from gateway.messages import iso
+from gateway.state.committer import Committer, Request
+from gateway.state.floor import FloorReads, alarm_of
 from rules.alarms import AlarmStateError, acknowledge
 from rules.events import AndonChanged, FloorEvent, WipChanged
 from rules.floor import CounterVerdict, Floor, FloorChange, UnknownSubjectError

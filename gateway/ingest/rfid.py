@@ -10,11 +10,11 @@ import logging
 
 from config.plant import PlantConfig
 from config.rfid import RfidConfig, RfidReader
-from gateway.committer import Committer
 from gateway.ingest.epc import decode_sgtin96
 from gateway.ingest.rfid_payloads import TagRead, decode_rfid
 from gateway.ingest.router import TopicHandler
 from gateway.messages import event_body
+from gateway.state.committer import Committer
 from rules.engine import Engine
 from rules.events import Event
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.committer import Committer
 from gateway.ingest.errors import PayloadError
 from gateway.ingest.rejections import Rejections
 from gateway.mqtt_link import Ack
+from gateway.state.committer import Committer
 
 TopicHandler = Callable[[str, bytes, float], bool]
 """(key, payload, now) → whether the message caused effects, so that its acknowledgement waits for them."""

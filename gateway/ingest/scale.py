@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from array import array
 
-from gateway.committer import Committer
 from gateway.ingest.errors import PayloadError
 from gateway.ingest.scale_payloads import decode_scale
 from gateway.messages import event_body
+from gateway.state.committer import Committer
 from rules.engine import Engine
 from rules.scale_bin import Verdict
 

@@ -11,7 +11,7 @@ from typing import Any
 from config.plant import PlantConfig
 from connectors.hub import Connectors
 from gateway.messages import event_body
-from gateway.store import Batch, Store
+from gateway.state.store import Batch, Store
 from rules.engine import Engine
 from rules.events import SensorStale, SignalReleased
 from tests.loops import loop_info

@@ -14,13 +14,13 @@ from gateway.api.deps import ServiceDep
 from gateway.api.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
 from gateway.api.models import ActionIn, ErrorOut, ShipIn, SignalList, SignalOut
 from gateway.api.views import signal_out
-from gateway.card_store import SignalQuery
 from gateway.floor.card_actions import (
     ActionRequest,
     KeyReusedError,
     SignalNotFoundError,
     TransitionRefusedError,
 )
+from gateway.state.cards import SignalQuery
 from rules.cards import Action, SignalStatus
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])

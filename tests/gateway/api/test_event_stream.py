@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.api.event_stream import KEEPALIVE, KEEPALIVE_S, EventStream, ReadLog, Wanted
-from gateway.store import Batch, EventPrune, Store
+from gateway.state.store import Batch, EventPrune, Store
 from rules.events import Event, SensorRecovered, SensorStale
 from tests.loops import loop_info
 

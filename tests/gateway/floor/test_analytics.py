@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from config.plant import PlantConfig
-from gateway.committer import Committer
 from gateway.floor.analytics import LoopAnalytics
-from gateway.store import Batch, Store
+from gateway.state.committer import Committer
+from gateway.state.store import Batch, Store
 from rules.analytics import DAY_S, HOUR_S
 from rules.engine import Engine
 from rules.events import SignalChanged, SignalReleased

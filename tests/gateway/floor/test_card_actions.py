@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.committer import Committer
 from gateway.floor.card_actions import ActionRequest, CardActions, TransitionRefusedError
-from gateway.store import Batch, Store
+from gateway.state.committer import Committer
+from gateway.state.store import Batch, Store
 from rules.cards import Action
 from rules.engine import Engine
 from rules.events import SignalReleased

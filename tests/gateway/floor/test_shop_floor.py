@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.plant import PlantConfig
-from gateway.committer import Committer
 from gateway.floor.shop_floor import ShopFloor
-from gateway.floor_store import FloorReads
 from gateway.ingest.errors import PayloadError
+from gateway.state.committer import Committer
+from gateway.state.floor import FloorReads
 from rules.floor import FloorChange
 
 PLANT: dict[str, Any] = {

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from config.plant import PlantConfig
-from gateway.committer import Committer
 from gateway.ingest.rfid import RfidIngest
-from gateway.store import Store
+from gateway.state.committer import Committer
+from gateway.state.store import Store
 from rules.engine import Engine
 
 CARD = "E28011606000020A1B2C3D01"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from config.plant import PlantConfig
 from connectors.outbox import Owner, read_owner, set_owner
-from gateway.store import Store, StoreError, create_database
+from gateway.state.store import Store, StoreError, create_database
 
 log = logging.getLogger(__name__)
 

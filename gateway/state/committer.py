@@ -21,11 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.card_store import IdempotentAnswer
-from gateway.consumption_store import SampleRow
 from gateway.log_limit import LogThrottle, traceback_excerpt
 from gateway.mqtt_link import Ack
-from gateway.store import Batch, EventPrune, Store, StoreError
+from gateway.state.cards import IdempotentAnswer
+from gateway.state.consumption import SampleRow
+from gateway.state.store import Batch, EventPrune, Store, StoreError
 from rules.events import Event
 from rules.floor import FloorChange
 from rules.scale_bin import BinState

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.committer import Committer, EffectRefusedError, Request
-from gateway.store import Batch, Store
+from gateway.state.committer import Committer, EffectRefusedError, Request
+from gateway.state.store import Batch, Store
 from rules.cards import Card
 from rules.events import SignalReleased
 from rules.floor import FloorChange

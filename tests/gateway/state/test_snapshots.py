@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gateway.committer import Committer
-from gateway.snapshots import Snapshots
-from gateway.store import Batch, Store
+from gateway.state.committer import Committer
+from gateway.state.snapshots import Snapshots
+from gateway.state.store import Batch, Store
 from rules.cards import Card
 from rules.engine import Engine
 from rules.events import SignalReleased

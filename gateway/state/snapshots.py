@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from gateway.committer import Committer
+from gateway.state.committer import Committer
 from rules.engine import Engine
 
 SLICE = 100

@@ -14,8 +14,8 @@ import pytest
 
 from config.plant import PlantConfig
 from connectors.outbox import Owner, read_owner, set_owner
-from gateway.state_files import StateRefusedError, marker_path, open_state
-from gateway.store import Batch, Store
+from gateway.state.files import StateRefusedError, marker_path, open_state
+from gateway.state.store import Batch, Store
 from rules.events import SignalReleased
 from tests.conftest import ROOT
 from tests.loops import logged

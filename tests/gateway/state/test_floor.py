@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.floor_store import FloorBatch
-from gateway.store import _MIGRATIONS, SCHEMA_VERSION, Batch, Store, StoreError
+from gateway.state.floor import FloorBatch
+from gateway.state.store import _MIGRATIONS, SCHEMA_VERSION, Batch, Store, StoreError
 from rules.counters import CounterState
 from rules.events import AlarmAcknowledged, AlarmCleared, AlarmRaised, WipChanged
 from rules.floor import FloorChange

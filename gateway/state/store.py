@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sqlite_db import connect, transaction
-from gateway.card_store import (
+from gateway.state.cards import (
     CARDS_MIGRATION,
     STATE_SQL,
     IdempotentAnswer,
@@ -29,8 +29,8 @@ from gateway.card_store import (
     write_change,
     write_release,
 )
-from gateway.consumption_store import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
-from gateway.floor_store import ANDON_MIGRATION, FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
+from gateway.state.consumption import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
+from gateway.state.floor import ANDON_MIGRATION, FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
 from rules.analytics import Sample
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 from rules.scale_bin import BinState
@@ -131,7 +131,7 @@ class Store:
         self.path = path
         self._read_lock = threading.Lock()
         self.floor = FloorReads(self._query)
-        self.damage: str | None = None  # what an integrity check after start-up found wrong (`gateway.state_files`)
+        self.damage: str | None = None  # what an integrity check after start-up found wrong (`gateway.state.files`)
 
     def close(self) -> None:
         """Close both connections."""

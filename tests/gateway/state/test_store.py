@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.card_store import IdempotentAnswer, SignalQuery
-from gateway.store import PRUNE_CHUNK, Batch, EventPrune, Store, StoreError
+from gateway.state.cards import IdempotentAnswer, SignalQuery
+from gateway.state.store import PRUNE_CHUNK, Batch, EventPrune, Store, StoreError
 from rules.cards import Card
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
