@@ -29,7 +29,7 @@ from gmqtt.mqtt.utils import ConnectionState, IdGenerator
 
 from bench.run import PREFIX, write_plant
 from config.load import load_config
-from gateway.mqtt_link import Handler, _Protocol
+from gateway.mqtt.link import Handler, _Protocol
 from gateway.plant import Plant
 from gateway.service import Service
 

@@ -1,7 +1,7 @@
 """A minimal MQTT 3.1.1 client for the benchmark's own processes: pre-encoded packets, nothing per message.
 
 The publisher and the count-only subscriber must not be the bottleneck, so they write pre-built packets
-and read with the same packet reader as the service (`gateway/mqtt_packets.py`). Clean sessions only; no
+and read with the same packet reader as the service (`gateway/mqtt/packets.py`). Clean sessions only; no
 reconnects: a benchmark run that loses its broker fails.
 """
 
@@ -12,7 +12,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from gateway.mqtt_packets import PUBACK_OF_ID, PacketReader
+from gateway.mqtt.packets import PUBACK_OF_ID, PacketReader
 
 CONNACK, SUBACK, PUBACK = 0x20, 0x90, 0x40
 WINDOW = 20_000  # unacknowledged QoS 1 publishes allowed in flight (packet ids wrap at 65,535)

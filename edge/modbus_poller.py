@@ -27,10 +27,10 @@ from pymodbus.exceptions import ModbusException
 
 from config.floor import LIGHT_CODES, STATUS_POINT, Plc, Point, StackLight
 from edge.adapter import Publish, stop_if_cancelled
+from edge.mqtt_link import backoff_s
 from edge.read_plan import ReadRequest, plan_reads
 from edge.register_codec import CodecError, decode
-from gateway.messages import iso
-from gateway.mqtt_link import backoff_s
+from edge.timestamps import iso
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTv311
+
+from edge.mqtt_link import backoff_s
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ async def connect_publisher(host: str, port: int, client_id: str, *, max_delay_s
             async with asyncio.timeout(10):
                 await client.connect(host, port, version=MQTTv311)
         except (OSError, TimeoutError, gmqtt.mqtt.handler.MQTTConnectError) as exc:
-            delay = min(max_delay_s, random.uniform(0.5, 1.5 ** min(10, attempt + 1)))
+            delay = backoff_s(attempt, max_delay_s)
             log.warning("publisher cannot reach %s:%s (%s); retrying in %.1f s", host, port, exc, delay)
             attempt += 1
             await asyncio.sleep(delay)

@@ -18,9 +18,9 @@ import serial
 
 from config.floor import ScaleDevice
 from edge.adapter import Publish
+from edge.mqtt_link import backoff_s
 from edge.mtsics import Condition, parse_reply
-from gateway.messages import iso
-from gateway.mqtt_link import backoff_s
+from edge.timestamps import iso
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from config.plant import PlantConfig
 from edge.adapter import DeviceAdapter, Publish
-from gateway.mqtt_link import Ack, MqttLink
+from edge.mqtt_link import MqttLink
 
 if TYPE_CHECKING:
     from edge.modbus_poller import PlcPoller
@@ -78,18 +78,17 @@ async def run_edge(config: PlantConfig, stop: asyncio.Event) -> None:
     andon = f"{config.prefix}/andon/"
     lights = sorted(andon + s for plc in running.plcs for s in plc.stations)
 
-    def on_message(topic: str, payload: bytes, ack: Ack | None) -> None:
+    def on_message(topic: str, payload: bytes) -> None:
+        # Acknowledged on receipt: the broker keeps each station's colour retained, so nothing is lost.
         try:
             colour = json.loads(payload)["colour"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             log.warning("ignoring an Andon message on %s that has no colour", topic)
         else:
             show_colour(running.plcs, topic.removeprefix(andon), str(colour))
-        if ack is not None:
-            ack()  # the broker keeps the colour retained, so nothing is lost by acknowledging now
 
     link = MqttLink(
-        settings=config.mqtt, client_id=f"{config.client_id}-edge", subscriptions=lights, handler=on_message
+        settings=config.mqtt, client_id=f"{config.client_id}-edge", subscriptions=lights, on_message=on_message
     )
     async with asyncio.TaskGroup() as tasks:
         workers = [tasks.create_task(link.run(), name="mqtt-link"), *start_adapters(tasks, running.all(), link.publish)]

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from connectors.webhook_payload import LoopInfo
+from edge.timestamps import iso
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
 
 DEADLETTER_PAYLOAD_BYTES = 1024
-
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds as an ISO 8601 UTC time with milliseconds."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def event_body(event: Event, ctx: LoopInfo, site: str) -> dict[str, Any]:

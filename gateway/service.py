@@ -29,7 +29,7 @@ from gateway.ingest.rfid import RfidIngest
 from gateway.ingest.router import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.ingest.scale import ScaleIngest
 from gateway.messages import event_body, event_topic
-from gateway.mqtt_link import MqttLink
+from gateway.mqtt.link import AckingLink
 from gateway.plant import Plant
 from gateway.state.committer import Committer, Message
 from gateway.state.files import open_state
@@ -99,7 +99,7 @@ class Service:
         self.committer = Committer(
             store=self.store, executor=self._writer, on_committed=self._committed, on_refused=self._refused
         )
-        self.link = MqttLink(
+        self.link = AckingLink(
             settings=config.mqtt, client_id=config.client_id, subscriptions=topics.subscriptions,
             handler=self._handle, on_connected=self._republish,
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from edge.timestamps import iso
 from gateway.api.floor_models import AlarmOut, AndonOut, StationOut
 from gateway.floor.andon_board import AndonBoard
 from gateway.floor.shop_floor import ShopFloor
-from gateway.messages import iso
 
 
 def station_out(floor: ShopFloor, station_id: str, now: float) -> StationOut:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from edge.timestamps import iso
 from gateway.api.models import BinOut, CardOut, LoopOut, SignalOut
-from gateway.messages import iso
 from rules.cards import OPEN_STATUSES
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from config.floor import STATUS_POINT, counter_specs, plc_specs, station_specs
 from config.plant import PlantConfig
+from edge.timestamps import iso
 from gateway.ingest.errors import PayloadError
 from gateway.ingest.router import TopicHandler
 from gateway.ingest.scale_payloads import _timestamp
-from gateway.messages import iso
 from gateway.state.committer import Committer, Request
 from gateway.state.floor import FloorReads, alarm_of
 from rules.alarms import AlarmStateError, acknowledge

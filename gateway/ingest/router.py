@@ -14,7 +14,7 @@ from typing import Protocol
 
 from gateway.ingest.errors import PayloadError
 from gateway.ingest.rejections import Rejections
-from gateway.mqtt_link import Ack
+from gateway.mqtt.link import Ack
 from gateway.state.committer import Committer
 
 TopicHandler = Callable[[str, bytes, float], bool]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.log_limit import LogThrottle, traceback_excerpt
-from gateway.mqtt_link import Ack
+from gateway.mqtt.link import Ack
 from gateway.state.cards import IdempotentAnswer
 from gateway.state.consumption import SampleRow
 from gateway.state.store import Batch, EventPrune, Store, StoreError

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from connectors.outbox import Item
+from edge.timestamps import iso
 from gateway.api.deps import ServiceDep
 from gateway.api.errors import NotFoundError
 from gateway.api.models import ErrorOut, RowId
-from gateway.messages import iso
 
 router = APIRouter(tags=["deliveries"])
 

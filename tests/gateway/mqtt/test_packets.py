@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.mqtt_packets import PUBACK_OF_ID, MalformedPacketError, PacketReader
+from gateway.mqtt.packets import PUBACK_OF_ID, MalformedPacketError, PacketReader
 
 Publish = tuple[str, bytes, int, int]
 Other = tuple[int, bytes]

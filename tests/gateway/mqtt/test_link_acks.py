@@ -17,7 +17,7 @@ import pytest
 from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.mqtt.utils import ConnectionState, IdGenerator
 
-from gateway.mqtt_link import Ack, _Protocol
+from gateway.mqtt.link import Ack, _Protocol
 
 
 class RecordingTransport:
@@ -121,7 +121,7 @@ def test_a_packet_split_across_reads_and_other_packets_reach_gmqtt() -> None:
 def test_bytes_that_are_not_mqtt_close_the_connection(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         link = Link()
-        with caplog.at_level(logging.ERROR, logger="gateway.mqtt_link"):
+        with caplog.at_level(logging.ERROR, logger="gateway.mqtt.link"):
             link.protocol.data_received(b"\x36\x05\x00\x01t\x00\x01")  # QoS 3
         assert link.transport.closed
         assert "closing the broker connection" in caplog.text

@@ -1,0 +1,2 @@
+"""The service's broker connection: MQTT packets decoded as they arrive, acknowledged once their effects are
+committed."""
