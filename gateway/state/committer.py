@@ -4,10 +4,12 @@ The MQTT handler runs the rules synchronously. When a message causes an effect (
 transition, an alarm), its acknowledgement is held until the effect is committed; acknowledgements of
 later messages queue behind it, so the broker sees them in arrival order (MQTT 3.1.1 §4.6).
 
-Fault containment: what each cause staged (a message, an API call, the service's own work) is a part of the
-transaction of its own. A part the database cannot take is rolled back alone and refused to its cause (the
-message is dead-lettered as `unstorable` and acknowledged, the API call answers 422), and the rest of the
-transaction commits: no input stops the committer. Only a storage failure holds everything and is retried.
+Fault containment: each staging call is recorded with its cause (a message, an API call, the service's own
+work). When the database refuses something in a transaction (its data, not the disk), the transaction is
+written again as a part per cause, each in a savepoint of its own: a part the database cannot take is rolled
+back alone and refused to its cause (the message is dead-lettered as `unstorable` and acknowledged, the API
+call answers 422), and the rest commits. No input stops the committer; only a storage failure holds
+everything, and is retried.
 """
 
 from __future__ import annotations
@@ -64,7 +66,10 @@ class Committer:
         self._executor = executor
         self._on_committed = on_committed
         self._on_refused = on_refused  # a message whose effects could not be stored: reject it
-        self._parts: list[tuple[Origin, Batch]] = []
+        self._batch = Batch()  # everything staged, merged: what the next transaction writes
+        # What each staging call added, with its origin: replayed into a part per cause only when the merged
+        # batch holds something the database refuses (a tuple a call; a Batch a cause would cost far more).
+        self._staged: list[tuple[Any, ...]] = []  # (origin, add, *what add takes)
         self._acks: list[Ack] = []
         self._waiters: list[asyncio.Future[None]] = []  # resolved when the batch they wait on is committed
         self._in_flight = False
@@ -76,14 +81,10 @@ class Committer:
         self.healthy = True
         self.last_error: str | None = None
 
-    def _batch(self) -> Batch:
-        """The part of the current origin, a new one when the last part is another origin's."""
-        origin = self.origin
-        if self._parts and self._parts[-1][0] is origin:
-            return self._parts[-1][1]
-        batch = Batch()
-        self._parts.append((origin, batch))
-        return batch
+    def _stage(self, add: Callable[..., None], *args: Any) -> None:
+        add(self._batch, *args)
+        self._staged.append((self.origin, add, *args))
+        self._kick()
 
     @contextmanager
     def staging_for(self, request: Request) -> Iterator[None]:
@@ -96,46 +97,30 @@ class Committer:
 
     def stage_event(self, event: Event, body: dict[str, Any], state: BinState | None = None) -> None:
         """Add an event (and its bin's state, when it changed) to the next transaction."""
-        batch = self._batch()
-        batch.events.append((event, body))
-        if state is not None:
-            batch.states[event.bin_id] = state
-        self._kick()
+        self._stage(_add_event, event, body, state)
 
     def stage_floor(self, change: FloorChange, bodies: list[dict[str, Any]]) -> None:
         """Add a shop-floor change (events with their bodies, counter and station states) to the next transaction."""
-        self._batch().floor.add(change, bodies)
-        self._kick()
+        self._stage(_add_floor, change, bodies)
 
     def stage_answer(self, answer: IdempotentAnswer) -> None:
         """Keep an API answer (by its `Idempotency-Key`) in the same transaction as its effects."""
-        self._batch().answers.append(answer)
-        self._kick()
+        self._stage(_add_answer, answer)
 
     def stage_samples(self, rows: list[SampleRow], keep_after: float | None) -> None:
         """Add consumption samples (and, when given, the time before which history is deleted) to the next
         transaction."""
-        batch = self._batch()
-        batch.samples.extend(rows)
-        if keep_after is not None:
-            batch.keep_samples_after = keep_after
-        self._kick()
+        self._stage(_add_samples, rows, keep_after)
 
     def stage_event_prune(self, prune: EventPrune) -> None:
         """Delete old events from the log in the next transaction."""
-        self._batch().prune_events = prune
-        self._kick()
+        self._stage(_add_prune, prune)
 
     def stage_snapshot(
         self, states: dict[str, BinState], rejections: dict[str, int], published: Sequence[int], now: float
     ) -> None:
         """Add a periodic snapshot (levels, counters, what went out on MQTT) to the next transaction."""
-        batch = self._batch()
-        batch.states.update(states)
-        batch.rejections.update(rejections)
-        batch.published.extend(published)
-        batch.heartbeat = now
-        self._kick()
+        self._stage(_add_snapshot, states, rejections, published, now)
 
     async def commit(self, request: Request | None = None) -> None:
         """Wait until everything staged so far is committed: for effects caused by an API call, which raises
@@ -164,30 +149,41 @@ class Committer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            parts, acks, waiters = self._parts, self._acks, self._waiters
-            self._parts, self._acks, self._waiters = [], [], []
+            batch, staged, acks, waiters = self._batch, self._staged, self._acks, self._waiters
+            self._batch, self._staged, self._acks, self._waiters = Batch(), [], [], []
             # Later acknowledgements wait only behind acknowledgements held in this batch, so a
             # snapshot-only write never stalls the broker.
             self._in_flight = bool(acks)
             try:
-                refused = await self._write(loop, [batch for _, batch in parts])
+                committed, refused = await self._write(loop, batch, staged)
             finally:
                 self._in_flight = False
-            for index, reason in refused:
-                self._refuse(parts[index][0], reason)
+            for origin, reason in refused:
+                self._refuse(origin, reason)
             # A refused message is acknowledged too: redelivered, it would be refused again, forever.
             for ack in acks:
                 ack()
             for done in waiters:
                 if not done.done():
                     done.set_result(None)
-            skipped = {index for index, _ in refused}
-            self._committed([batch for index, (_, batch) in enumerate(parts) if index not in skipped])
+            self._committed(committed)
             if not self._wake.is_set():
                 self._flush_acks()
                 self._idle.set()
 
-    async def _write(self, loop: asyncio.AbstractEventLoop, parts: list[Batch]) -> list[tuple[int, str]]:
+    async def _write(
+        self, loop: asyncio.AbstractEventLoop, batch: Batch, staged: list[tuple[Any, ...]]
+    ) -> tuple[list[Batch], list[tuple[Origin, str]]]:
+        """Write the batch; when the database refuses something in it, write it again as a part per cause, so
+        that only the causes of what was refused are refused. The parts committed, and the refusals."""
+        if not await self._write_parts(loop, [batch]):
+            return [batch], []
+        origins, parts = _parts(staged)
+        refused = dict(await self._write_parts(loop, parts))
+        return ([part for i, part in enumerate(parts) if i not in refused],
+                [(origins[i], reason) for i, reason in refused.items()])
+
+    async def _write_parts(self, loop: asyncio.AbstractEventLoop, parts: list[Batch]) -> list[tuple[int, str]]:
         while True:
             try:
                 refused = await loop.run_in_executor(self._executor, self._store.write, *parts)
@@ -232,6 +228,51 @@ class Committer:
 
     async def drain(self) -> None:
         """Wait until everything staged so far is committed."""
-        if self._parts or self._acks:
+        if self._staged or self._acks:
             self._kick()
         await self._idle.wait()
+
+
+def _parts(staged: list[tuple[Any, ...]]) -> tuple[list[Origin], list[Batch]]:
+    """What was staged, as a part per run of staging calls of one origin (in staging order)."""
+    origins: list[Origin] = []
+    parts: list[Batch] = []
+    for origin, add, *args in staged:
+        if not origins or origins[-1] is not origin:
+            origins.append(origin)
+            parts.append(Batch())
+        add(parts[-1], *args)
+    return origins, parts
+
+
+def _add_event(batch: Batch, event: Event, body: dict[str, Any], state: BinState | None) -> None:
+    batch.events.append((event, body))
+    if state is not None:
+        batch.states[event.bin_id] = state
+
+
+def _add_floor(batch: Batch, change: FloorChange, bodies: list[dict[str, Any]]) -> None:
+    batch.floor.add(change, bodies)
+
+
+def _add_answer(batch: Batch, answer: IdempotentAnswer) -> None:
+    batch.answers.append(answer)
+
+
+def _add_samples(batch: Batch, rows: list[SampleRow], keep_after: float | None) -> None:
+    batch.samples.extend(rows)
+    if keep_after is not None:
+        batch.keep_samples_after = keep_after
+
+
+def _add_prune(batch: Batch, prune: EventPrune) -> None:
+    batch.prune_events = prune
+
+
+def _add_snapshot(
+    batch: Batch, states: dict[str, BinState], rejections: dict[str, int], published: Sequence[int], now: float
+) -> None:
+    batch.states.update(states)
+    batch.rejections.update(rejections)
+    batch.published.extend(published)
+    batch.heartbeat = now
