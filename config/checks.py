@@ -6,7 +6,7 @@ own, so that one run reports every problem."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -150,3 +150,61 @@ def _thresholds(b: Bin) -> list[tuple[str, str]]:
              f" ({reset} >= {b.reorder_point + b.container_qty})")
         )
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class SiteTopics:
+    """Where a site's topics live: what the central broker, which carries every site's, tells them apart by."""
+
+    file: str
+    site: str
+    prefix: str
+    prefix_at: Path_  # mqtt.topic_prefix, or the site id it defaults from
+
+
+def site_topics(file: str, config: PlantConfig) -> SiteTopics:
+    """The topics of one site's plant file."""
+    at: Path_ = ("mqtt", "topic_prefix") if config.mqtt.topic_prefix else ("site",)
+    return SiteTopics(file, config.site, config.prefix, at)
+
+
+def _outbound_levels(config: PlantConfig) -> Iterator[tuple[Path_, str]]:
+    """Every value of the plant file that becomes part of a topic the service publishes."""
+    yield site_topics("", config).prefix_at, config.prefix
+    for i, b in enumerate(config.bins):
+        yield from ((("bins", i, field), getattr(b, field)) for field in ("id", "line", "station"))
+    for i, s in enumerate(config.stations):
+        yield from ((("stations", i, field), getattr(s, field)) for field in ("id", "line"))
+    for i, plc in enumerate(config.plcs):
+        yield ("plcs", i, "id"), plc.id
+
+
+def bridge_problems(config: PlantConfig) -> list[tuple[Path_, str]]:
+    """Values that would reach a central broker as other topics than they are, or not at all."""
+    problems: list[tuple[Path_, str]] = []
+    seen: set[str] = set()
+    for path, value in _outbound_levels(config):
+        if value in seen or not (bad := sorted({c for c in value if c in ". "})):
+            continue
+        seen.add(value)
+        chars = " and ".join(repr(c) for c in bad)
+        problems.append((path, f"{value!r} has {chars}, which a central broker's MQTT listener does not carry"
+                               " (NATS refuses the topic, RabbitMQ turns '.' into '/'): docs/SCALE-OUT.md"))
+    return problems
+
+
+def cross_check_sites(sites: Sequence[SiteTopics]) -> list[tuple[int, Path_, str]]:
+    """Sites bridged into one broker: no two share a site id, and no site's topics lie among another's."""
+    problems: list[tuple[int, Path_, str]] = []
+    for j, later in enumerate(sites):
+        for earlier in sites[:j]:
+            if later.site == earlier.site:
+                problems.append((j, ("site",), f"site {later.site!r} is also the site of {earlier.file}"))
+            elif _nested(later.prefix, earlier.prefix):
+                problems.append((j, later.prefix_at, f"topics {later.prefix}/... overlap those of site "
+                                                     f"{earlier.site!r} ({earlier.file}: {earlier.prefix}/...)"))
+    return problems
+
+
+def _nested(a: str, b: str) -> bool:
+    return a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/")

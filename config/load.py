@@ -7,7 +7,7 @@ problem with its file, line, field path and reason.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.base import Path_
-from config.checks import cross_check, entries_of, valid_entries
+from config.checks import bridge_problems, cross_check, cross_check_sites, entries_of, site_topics, valid_entries
 from config.plant import PlantConfig
 from config.rfid import rfid_problems
 
@@ -80,6 +80,23 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Plant
         raise ConfigError(sorted(issues, key=lambda i: i.line))
     assert config is not None
     return config
+
+
+def check_sites(plants: Sequence[tuple[Path, PlantConfig]], env: Mapping[str, str] | None = None) -> list[ConfigIssue]:
+    """The problems of valid plant files whose sites are bridged into one central broker (docs/SCALE-OUT.md)."""
+    from config.yaml_source import load_yaml
+
+    sites = [site_topics(str(path), config) for path, config in plants]
+    problems = [(i, p, reason) for i, (_, config) in enumerate(plants) for p, reason in bridge_problems(config)]
+    problems += cross_check_sites(sites)
+    located = {
+        index: load_yaml(plants[index][0].read_text(encoding="utf-8"), os.environ if env is None else env)
+        for index in {index for index, _, _ in problems}
+    }
+    return [
+        ConfigIssue(str(plants[index][0]), located[index].line_of(p), _dotted(p), reason)
+        for index, p, reason in problems
+    ]
 
 
 def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path_, str]]]:

@@ -45,8 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         help="start with a new state database; an existing one is moved aside (<file>.replaced-<time>), not deleted",
     )
     run.set_defaults(handler=_cmd_run)
-    check = sub.add_parser("check-config", help="validate a plant file and print every error")
-    check.add_argument("config", type=Path)
+    check = sub.add_parser(
+        "check-config", help="validate plant files and print every error; several files are checked as the sites"
+        " of one central broker too (docs/SCALE-OUT.md)",
+    )
+    check.add_argument("config", type=Path, nargs="+")
     check.set_defaults(handler=_cmd_check)
     edge = sub.add_parser("edge", help="poll the plant file's PLCs over Modbus and publish their points")
     edge.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
@@ -80,14 +83,25 @@ def _report(path: Path, exc: ConfigError) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    if config is None:
+    plants = [(path, _load(path)) for path in args.config]
+    valid = [(path, config) for path, config in plants if config is not None]
+    for path, config in valid:
+        print(
+            f"{path}: OK: site {config.site}, {len(config.bins)} bins, {len(config.items)} items, "
+            f"{len(config.suppliers)} suppliers, {len(config.plcs)} PLCs, {len(config.stations)} stations, "
+            f"{len(config.scales)} MT-SICS scales, broker {config.mqtt.url}, topics {config.prefix}/..."
+        )
+    if len(valid) < len(plants):
         return EXIT_CONFIG
-    print(
-        f"{args.config}: OK: site {config.site}, {len(config.bins)} bins, {len(config.items)} items, "
-        f"{len(config.suppliers)} suppliers, {len(config.plcs)} PLCs, {len(config.stations)} stations, "
-        f"{len(config.scales)} MT-SICS scales, broker {config.mqtt.url}, topics {config.prefix}/..."
-    )
+    if len(valid) > 1:
+        from config.load import check_sites
+
+        if issues := check_sites(valid):
+            for issue in issues:
+                print(issue, file=sys.stderr)
+            print(f"{len(valid)} sites: {len(issues)} error(s) across them", file=sys.stderr)
+            return EXIT_CONFIG
+        print(f"{len(valid)} sites: site ids and topics apart, every topic fit for a central broker")
     return 0
 
 
