@@ -1,4 +1,4 @@
-"""The `kanban-edge` command: run, check-config, demo."""
+"""The `kanban-edge` command: run, check-config, edge, central-signals, demo."""
 
 from __future__ import annotations
 
@@ -54,6 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     edge = sub.add_parser("edge", help="poll the plant file's PLCs over Modbus and publish their points")
     edge.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
     edge.set_defaults(handler=_cmd_edge)
+    central = sub.add_parser(
+        "central-signals", help="keep every site's signal events once, from the central broker (docs/SCALE-OUT.md)"
+    )
+    central.add_argument("--broker", required=True, help="central broker, mqtt://host:port or mqtts://host:port;"
+                         " user and password from KANBAN_CENTRAL_USERNAME and KANBAN_CENTRAL_PASSWORD")
+    central.add_argument("--db", type=Path, required=True, help="SQLite file of the signal events")
+    central.add_argument("--topic", action="append", help="topic filter, repeatable (default kanban/+/signal/#)")
+    central.add_argument("--client-id", default="kanban-central-signals", help="fixed: the broker keeps the session")
+    central.set_defaults(handler=_cmd_central_signals)
     demo = sub.add_parser("demo", help="run the service with a broker and simulated scales")
     demo.add_argument("--config", "-c", type=Path, default=Path("config/example-plant.yaml"))
     demo.add_argument("--drain-seconds", type=float, default=30.0, help="how fast the simulated bins empty")
@@ -143,6 +152,27 @@ def _cmd_edge(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     return _run_until_signal(lambda stop: run_edge(config, stop))
+
+
+def _cmd_central_signals(args: argparse.Namespace) -> int:
+    import os
+
+    from pydantic import ValidationError
+
+    from config.service import MqttConfig
+    from gateway.central_signals import run_central_signals
+
+    try:
+        settings = MqttConfig.model_validate({
+            "url": args.broker, "username": os.environ.get("KANBAN_CENTRAL_USERNAME"),
+            "password": os.environ.get("KANBAN_CENTRAL_PASSWORD"),
+        })
+    except ValidationError as exc:
+        print(f"--broker: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return EXIT_CONFIG
+    topics = args.topic or ["kanban/+/signal/#"]
+    return _run_until_signal(lambda stop: run_central_signals(
+        settings=settings, client_id=args.client_id, topics=topics, db=args.db, stop=stop))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
