@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     central.add_argument("--broker", required=True, help="central broker, mqtt://host:port or mqtts://host:port;"
                          " user and password from KANBAN_CENTRAL_USERNAME and KANBAN_CENTRAL_PASSWORD")
+    central.add_argument("--ca-file", type=Path, help="CA of the central broker's certificate (mqtts://)")
     central.add_argument("--db", type=Path, required=True, help="SQLite file of the signal events")
     central.add_argument("--topic", action="append", help="topic filter, repeatable (default kanban/+/signal/#)")
     central.add_argument("--client-id", default="kanban-central-signals", help="fixed: the broker keeps the session")
@@ -166,6 +167,7 @@ def _cmd_central_signals(args: argparse.Namespace) -> int:
         settings = MqttConfig.model_validate({
             "url": args.broker, "username": os.environ.get("KANBAN_CENTRAL_USERNAME"),
             "password": os.environ.get("KANBAN_CENTRAL_PASSWORD"),
+            "tls": {"ca_file": args.ca_file} if args.ca_file else None,
         })
     except ValidationError as exc:
         print(f"--broker: {exc.errors()[0]['msg']}", file=sys.stderr)
