@@ -142,55 +142,58 @@ class CentralCluster:
 
 @dataclass
 class WanLink:
-    """TCP relays from an edge to each central node; `cut()` is a WAN outage, `restore()` its end."""
+    """TCP relays from an edge to each central node; `cut()` is a WAN outage, `restore()` its end.
+
+    While cut, connections through it are reset and new ones refused, as by a WAN router with no route. (A link
+    that accepted connections and closed them at once would hang mosquitto 2.0.11's TLS bridge at 100 % CPU:
+    docs/SCALE-OUT.md, "Failures".)"""
 
     targets: list[int]
     ports: list[int] = field(default_factory=list)
-    _up: bool = True
-    _closing: bool = False
+    down: set[int] = field(default_factory=set)  # nodes that are down: refused as a host that is off would be
+    _listeners: list[socket.socket] = field(default_factory=list)
     _sockets: set[socket.socket] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        for target in self.targets:
-            listener = socket.create_server(("127.0.0.1", 0))
-            listener.settimeout(0.2)
-            self.ports.append(listener.getsockname()[1])
-            threading.Thread(target=self._accept, args=(listener, target), daemon=True).start()
+        self.ports = [free_port() for _ in self.targets]
+        self.restore()
 
     def cut(self) -> None:
         with self._lock:
-            self._up = False
-            for sock in self._sockets:
+            for sock in [*self._listeners, *self._sockets]:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._listeners, self._sockets = [], set()
 
     def restore(self) -> None:
-        self._up = True
+        for index, (port, target) in enumerate(zip(self.ports, self.targets, strict=True)):
+            if index in self.down:
+                continue
+            listener = socket.create_server(("127.0.0.1", port))
+            self._listeners.append(listener)
+            threading.Thread(target=self._accept, args=(listener, target), daemon=True).start()
 
     def close(self) -> None:
-        self._closing = True
         self.cut()
 
     def _accept(self, listener: socket.socket, target: int) -> None:
-        with listener:
-            while not self._closing:
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                try:
-                    upstream = socket.create_connection(("127.0.0.1", target), timeout=2) if self._up else None
-                except OSError:
-                    upstream = None  # that node is down: the edge sees a refused connection, as across a WAN
-                if upstream is None:
-                    conn.close()
-                    continue
-                upstream.settimeout(None)
-                with self._lock:
-                    self._sockets |= {conn, upstream}
-                for src, dst in ((conn, upstream), (upstream, conn)):
-                    threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", target), timeout=2)
+            except OSError:  # a node stopped without being marked down
+                conn.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets |= {conn, upstream}
+            for src, dst in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         with contextlib.suppress(OSError):

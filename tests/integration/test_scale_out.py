@@ -185,6 +185,7 @@ def test_every_signal_of_both_sites_reaches_the_central_side_across_a_wan_cut_an
 
     cluster.nodes[0].stop(signal.SIGKILL)  # the node the bridges were connected to
     for edge in edges:
+        edge.wan.down.add(0)
         edge.wan.restore()
     expected = events()
     wait_for(lambda: set(central.kept()) == expected, timeout_s=60, what="every signal event at the central side")
