@@ -170,7 +170,9 @@ def _cmd_central_signals(args: argparse.Namespace) -> int:
             "tls": {"ca_file": args.ca_file} if args.ca_file else None,
         })
     except ValidationError as exc:
-        print(f"--broker: {exc.errors()[0]['msg']}", file=sys.stderr)
+        error = exc.errors()[0]
+        option = {"url": "--broker", "tls": "--ca-file"}.get(str(error["loc"][0]), "KANBAN_CENTRAL_USERNAME/PASSWORD")
+        print(f"{option}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return EXIT_CONFIG
     topics = args.topic or ["kanban/+/signal/#"]
     return _run_until_signal(lambda stop: run_central_signals(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli import main
 from tests.conftest import ROOT, Broker, wait_for
 
 pytestmark = pytest.mark.integration
@@ -84,3 +85,18 @@ def test_what_arrives_while_it_is_down_is_kept_after_a_kill(broker: Broker, cons
     consumer.start()
     wait_for(lambda: len(consumer.rows()) == 51, what="the 50 events published while the consumer was down")
     assert len(consumer.out.read_text().splitlines()) == 51
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--broker", "http://central:1883"], "--broker: scheme must be mqtt:// or mqtts://"),
+        (["--broker", "mqtts://central:8883", "--ca-file", "/nonexistent/ca.pem"],
+         "--ca-file: file not found: /nonexistent/ca.pem"),
+    ],
+)
+def test_a_bad_option_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["central-signals", "--db", str(tmp_path / "c.db"), *args]) == 1
+    assert capsys.readouterr().err == message + "\n"
