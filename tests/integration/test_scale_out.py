@@ -138,11 +138,12 @@ def setup(tmp_path: Path, influxd: Influxd) -> Iterator[tuple[CentralCluster, li
         edges.append((gw.prefix.removeprefix("kanban/"), port, gw, password))
     # The example's two sites, plant-7 and plant-9, are the test's two.
     cluster = CentralCluster.create(tmp_path, tls, {"plant-7": edges[0][0], "plant-9": edges[1][0]}, env)
-    cluster.start()
-    central = Central(tmp_path, cluster.nodes[2].mqtt_port, tls, env)
+    central: Central | None = None
     started: list[Edge] = []
     procs = []
     try:
+        cluster.start()
+        central = Central(tmp_path, cluster.nodes[2].mqtt_port, tls, env)
         central.wait_subscribed()
         for site, port, gw, password in edges:
             wan = WanLink([node.mqtt_port for node in cluster.nodes])
@@ -152,7 +153,8 @@ def setup(tmp_path: Path, influxd: Influxd) -> Iterator[tuple[CentralCluster, li
             gw.start()
         yield cluster, started, central, influxd
     finally:
-        central.stop()
+        if central is not None:
+            central.stop()
         for edge in started:
             edge.gateway.stop()
             edge.wan.close()
