@@ -87,8 +87,16 @@ class NatsNode:
 
     def healthy(self) -> bool:
         """JetStream is up and this node's copies of the streams are current."""
+        return self._healthz("")
+
+    def rejoined(self) -> bool:
+        """Back in the cluster's JetStream after a restart. (Its /healthz kept reporting the MQTT retained-message
+        consumers of its previous run as not current, for at least a minute.)"""
+        return self._healthz("?js-server-only=true")
+
+    def _healthz(self, query: str) -> bool:
         try:
-            return httpx.get(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"http://127.0.0.1:{self.http_port}/healthz{query}", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -151,7 +159,7 @@ class WanLink:
     targets: list[int]
     ports: list[int] = field(default_factory=list)
     down: set[int] = field(default_factory=set)  # nodes that are down: refused as a host that is off would be
-    _listeners: list[socket.socket] = field(default_factory=list)
+    _listeners: dict[int, socket.socket] = field(default_factory=dict)
     _sockets: set[socket.socket] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -161,18 +169,19 @@ class WanLink:
 
     def cut(self) -> None:
         with self._lock:
-            for sock in [*self._listeners, *self._sockets]:
+            for sock in [*self._listeners.values(), *self._sockets]:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
-            self._listeners, self._sockets = [], set()
+            self._listeners, self._sockets = {}, set()
 
     def restore(self) -> None:
+        """Carry connections again, to every node not marked down (and not carried already)."""
         for index, (port, target) in enumerate(zip(self.ports, self.targets, strict=True)):
-            if index in self.down:
+            if index in self.down or index in self._listeners:
                 continue
             listener = socket.create_server(("127.0.0.1", port))
-            self._listeners.append(listener)
+            self._listeners[index] = listener
             threading.Thread(target=self._accept, args=(listener, target), daemon=True).start()
 
     def close(self) -> None:
