@@ -84,6 +84,7 @@ class Central:
     def __init__(self, directory: Path, port: int, tls: Tls, env: dict[str, str]) -> None:
         self.db, self.recorded = directory / "central-signals.db", directory / "recorded.txt"
         self._log = directory / "central-signals.log"
+        self._tls, self._env = tls, env
         url = f"mqtts://127.0.0.1:{port}"
         with self._log.open("ab") as log:
             self.consumer = subprocess.Popen(
@@ -102,6 +103,15 @@ class Central:
     def wait_subscribed(self) -> None:
         wait_for(lambda: b"connected to" in self._log.read_bytes(), timeout_s=30, what="central-signals to connect")
         wait_for(lambda: b"received SUBACK" in self.recorded.read_bytes(), timeout_s=30, what="the subscriber")
+
+    def retained(self, port: int, topic: str, count: int) -> list[tuple[str, dict[str, object]]]:
+        """What a new subscriber gets at once on `topic`: the retained messages."""
+        out = subprocess.run(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "--cafile", str(self._tls.ca), "-u", "central-reader",
+             "-P", self._env["CENTRAL_READER_PASSWORD"], "-q", "1", "-t", topic, "-C", str(count), "-W", "10", "-v",
+             "--retained-only"], check=False, capture_output=True, timeout=30,  # -W: fewer than count is a diff below
+        ).stdout.decode()
+        return [(t, json.loads(body)) for t, _, body in (line.partition(" ") for line in out.splitlines())]
 
     def kept(self) -> list[Key]:
         if self.consumer.poll() is not None:
