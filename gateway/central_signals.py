@@ -4,7 +4,8 @@ It subscribes with a persistent session, keeps each signal event once in a SQLit
 and event type (a signal is released, acknowledged, shipped, received or cancelled at most once each), and
 acknowledges a message only once what it carried is committed: a message redelivered after a crash, a bridge
 reconnect or a central node's failure is recognised and acknowledged again, nothing more. Each new event is
-written to standard output as one JSON line, for an ERP integration to read.
+written to standard output as one JSON line, for an ERP integration to read, before it is committed: a crash
+between the two repeats the line, it never loses one.
 """
 
 from __future__ import annotations
@@ -118,12 +119,14 @@ class CentralSignals:
             asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
-        """Commit what the messages of this event-loop iteration carried, then acknowledge them."""
+        """Write the new events out, commit them, then acknowledge the messages of this event-loop iteration.
+
+        Written before the commit: a crash in between repeats a line on the next delivery, and loses none."""
         self._flush_due = False
-        self._ledger.commit()
         if self._new:
             self._out.write("\n".join(self._new) + "\n")
             self._out.flush()
+        self._ledger.commit()
         acks, self._acks, self._new = self._acks, [], []
         for ack in acks:
             ack()
