@@ -17,7 +17,9 @@ from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
 from gateway import heap
 from gateway.api.app import create_app
+from gateway.api.auth import Access
 from gateway.api.event_stream import EventStream
+from gateway.api.metrics import Metrics
 from gateway.api.server import ApiServer
 from gateway.floor.analytics import LoopAnalytics
 from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
@@ -96,8 +98,12 @@ class Service:
         self.engine = Engine(specs=plant.loops, states=self.store.bin_states(), started_at=self.started_at)
         self.specs = self.engine.specs  # every loop's settings, by bin id
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self.metrics = Metrics(self)  # reads the parts below when scraped
+        self.access = Access(config.api)
+        self.started_up = False  # the first tick is done: /readyz
         self.committer = Committer(
-            store=self.store, executor=self._writer, on_committed=self._committed, on_refused=self._refused
+            store=self.store, executor=self._writer, on_committed=self._committed, on_refused=self._refused,
+            on_written=self.metrics.written,
         )
         self.link = AckingLink(
             settings=config.mqtt, client_id=config.client_id, subscriptions=topics.subscriptions,
@@ -163,7 +169,7 @@ class Service:
             read_log=self.store.events_after, newest=self.store.last_event_seq, loops=self.specs,
             max_queued=config.api.event_stream_max_queued,
         )
-        self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
+        self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port, tls=config.api.tls)
 
     def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
         self.ingest.handle(topic, payload, ack)
@@ -224,6 +230,7 @@ class Service:
             if now - self._trimmed_at >= TRIM_EVERY_S:
                 self._trimmed_at = now
                 heap.trim()
+            self.started_up = True
 
     def _take_published(self) -> array[int]:
         # A snapshot that failed part-way leaves its rest unrecorded: republished after the next reconnect.
@@ -239,14 +246,18 @@ class Service:
 
     def _committed(self, parts: Sequence[Batch]) -> None:
         bodies: list[dict[str, Any]] = []  # in seq order: each part's events, then its floor events
+        now = self.clock()
         for part in parts:
+            for event, _ in part.events:
+                self.metrics.committed(now - event.ts)
+            for floor_event, _ in part.floor.events:
+                self.metrics.committed(now - floor_event.ts)
             self.andon.bins_changed(event.bin_id for event, _ in part.events)
             self.andon.stations_changed([*part.floor.stations, *(event.subject for event, _ in part.floor.events)])
             bodies += [body for _, body in part.events]
             bodies += [body for _, body in part.floor.events]
         self.connectors.feed(bodies)
         self.events.publish(bodies)
-        now = self.clock()
         for part in parts:
             for event, body in part.events:
                 self._send(body["seq"], event.kind, event.bin_id, body)

@@ -76,7 +76,7 @@ class SignalList(BaseModel):
 class ActionIn(BaseModel):
     """Optional body of a lifecycle POST: who is acting (kept on the transition)."""
 
-    by: str = Field(default="api", min_length=1, max_length=100)
+    by: str | None = Field(default=None, min_length=1, max_length=100)  # default: the key's name, else "api"
 
 
 class ShipIn(ActionIn):
@@ -235,6 +235,16 @@ class Health(BaseModel):
     database_writable: bool
     database_error: str | None
     uptime_s: float
+
+
+class Readiness(BaseModel):
+    """Whether the service can take traffic, and what it is waiting for."""
+
+    ready: bool
+    plant_loaded: bool
+    started_up: bool  # the first tick (stale checks, first Andon colours) is done
+    broker_connected: bool
+    database_writable: bool
 
 
 class Counters(BaseModel):

@@ -76,6 +76,7 @@ class ShopFloor:
         self._calls = {s.material_call: s.id for s in config.stations if s.material_call is not None}
         self.material_calls: dict[str, bool] = {}  # station → its operator's material call is on
         self.calls_seen: set[str] = set()  # stations whose material call was reported since the last Andon refresh
+        self.received = 0  # PLC messages handled (points and statuses), for the metrics
 
     def routes(self) -> dict[str, tuple[TopicHandler, str]]:
         """Topic → (handler, key) for every configured point and every PLC's status."""
@@ -93,6 +94,7 @@ class ShopFloor:
         A value outside its point's domain (what its type, scale and offset can give), or one its counter
         refuses, is rejected before anything changes.
         """
+        self.received += 1
         body = _decode(PointPayload, payload)
         value = body.value
         domain, type_ = self._domains[key]
@@ -128,6 +130,7 @@ class ShopFloor:
 
     def handle_status(self, plc_id: str, payload: bytes, now: float) -> bool:
         """The poller reports a PLC reachable or not."""
+        self.received += 1
         body = _decode(StatusPayload, payload)
         return self._stage(self.rules.plc_status(plc_id, online=body.online, now=now, detail=body.error))
 

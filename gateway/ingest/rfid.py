@@ -58,6 +58,7 @@ class RfidIngest:
         self._tags = tags
         self._seen: dict[tuple[str, int | None], float] = {}
         self.unknown_tags = 0  # reads of tags that stand for no card (other goods, badges): not an error
+        self.received = 0  # reader messages handled, for the metrics
 
     @classmethod
     def for_plant(
@@ -80,6 +81,7 @@ class RfidIngest:
 
     def handle(self, reader_id: str, payload: bytes, now: float) -> bool:
         """Apply one reader message; True when it changed a card (its acknowledgement waits for the commit)."""
+        self.received += 1
         reader = self._readers[reader_id]
         staged = False
         for read in decode_rfid(payload):

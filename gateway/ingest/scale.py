@@ -46,11 +46,13 @@ class ScaleIngest:
         self._site = site
         self._committer = committer
         self._max_skew_s = max_clock_skew_s
+        self.received = 0  # messages handled, for the metrics
         self.dirty = BinMarks(len(engine))  # bins whose level changed since the last snapshot
         self.moved = BinMarks(len(engine))  # bins whose level changed since the last Andon refresh
 
     def handle(self, bin_id: str, payload: bytes, now: float) -> bool:
         """Apply one reading; True when it caused effects (its acknowledgement waits for their commit)."""
+        self.received += 1
         reading = decode_scale(payload, now=now, max_skew_s=self._max_skew_s)
         scale_bin = self._engine.bin(bin_id)
         verdict, events = scale_bin.on_reading(reading, now)
