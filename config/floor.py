@@ -213,6 +213,9 @@ class Plc(Section):
         if self.opcua is not None and (modbus := sorted({"port", "device_id"} & self.model_fields_set)):
             raise ValueError(f"an OPC UA PLC has no Modbus {', '.join(modbus)}")
         on_opcua = self.opcua is not None
+        nodes = [p.node for p in self.points if p.node is not None]
+        if twice := sorted({node for node in nodes if nodes.count(node) > 1}):
+            raise ValueError(f"points read {', '.join(twice)} twice: one point per node")
         wrong = [f"point {p.name}" for p in self.points if (p.node is None) == on_opcua]
         wrong += [f"stack light {light.station}" for light in self.lights if light.opcua != on_opcua]
         if wrong and on_opcua:

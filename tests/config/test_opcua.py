@@ -81,6 +81,8 @@ def test_an_opcua_plc_feeds_stations_like_a_modbus_one(tmp_path: Path, good: str
          "plcs[0]", "point parts_in: an OPC UA PLC's points need node"),
         (19, "      - {station: L1/S1, holding_register: 50}",
          "plcs[0]", "stack light L1/S1: an OPC UA PLC's points need node, its lights lamp_nodes or node"),
+        (16, "      - {name: parts_out, node: 'ns=3;s=\"DB_Counters\".\"PartsIn\"', type: uint32, counter: {}}",
+         "plcs[0]", 'points read ns=3;s="DB_Counters"."PartsIn" twice: one point per node'),
         (5, "      endpoint: http://10.0.0.30:4840", "plcs[0].opcua.endpoint", "must be an opc.tcp:// URL"),
         (7, "        policy: Basic128Rsa15", "plcs[0].opcua.security.policy", "Input should be 'Basic256Sha256'"),
         (8, "        mode: None", "plcs[0].opcua.security.mode", "Input should be 'Sign' or 'SignAndEncrypt'"),
