@@ -46,8 +46,6 @@ class OpcUaServer:
             server = self._server = Server()
             await server.init()
             server.set_endpoint(self.endpoint)
-            if self._configure is not None:
-                await self._configure(server)
             index = await server.register_namespace(NAMESPACE)
             assert index == 2
             plc = await server.nodes.objects.add_object(ua.NodeId("PLC", index), "PLC")
@@ -57,6 +55,8 @@ class OpcUaServer:
                     ua.NodeId(name, index), name, ua.Variant(value, kind), datatype=ua.NodeId(ua.Int32(kind.value))
                 )
                 await variable.set_writable()
+            if self._configure is not None:
+                await self._configure(server)
             await server.start()
 
         def run() -> None:
