@@ -110,7 +110,6 @@ class OpcUaPoller:
         self._points = {ua.NodeId.from_string(p.node): p for p in plc.points if p.node is not None}
         self._light_types: dict[str, ua.VariantType] = {}  # colour-code node → its integer type, this session
         self._read = False  # whether the current session got the server's answer to its points
-        self._lost: asyncio.Event | None = None
         self._connected = False  # whether a session is open, to be closed
 
     @property
@@ -152,7 +151,7 @@ class OpcUaPoller:
         self._read = False
         self._out.refused.clear()
         self._lights.forget_written()
-        lost = self._lost = asyncio.Event()
+        lost = asyncio.Event()
 
         async def on_lost(exc: Exception) -> None:
             lost.set()
@@ -160,7 +159,7 @@ class OpcUaPoller:
         client.connection_lost_callback = on_lost
         await self._connect(client)
         nodes = await self._check_nodes(client)
-        polled = not await self._subscribe(client, nodes, publish)
+        polled = not await self._subscribe(client, nodes, _Changes(self, publish, lost))
         while not lost.is_set():
             stop_if_cancelled()
             if polled:
@@ -209,7 +208,7 @@ class OpcUaPoller:
         except _ERRORS as exc:
             raise DeviceError(f"{self._opcua.endpoint}: {_describe(exc)}") from exc
         found: list[Node] = []
-        for node, answer in zip(nodes, types, strict=False):
+        for node, answer in zip(nodes, types[:len(nodes)], strict=True):
             point = self._points[node.nodeid]
             why = _type_problem(answer, VARIANT_TYPES[point.type])
             if why:
@@ -223,13 +222,13 @@ class OpcUaPoller:
                 self._light_types[node.nodeid.to_string()] = _BUILT_IN[data_type]
         return found
 
-    async def _subscribe(self, client: Client, nodes: list[Node], publish: Publish) -> bool:
+    async def _subscribe(self, client: Client, nodes: list[Node], changes: _Changes) -> bool:
         """Monitor the nodes; False when the server has no subscriptions for us (the nodes are read instead)."""
         if not nodes:
             return True
         interval_ms = self.plc.poll_interval_s * 1000
         try:
-            subscription = await client.create_subscription(interval_ms, _Changes(self, publish))
+            subscription = await client.create_subscription(interval_ms, changes)
             handles = await subscription.subscribe_data_change(nodes, sampling_interval=ua.Double(interval_ms))
         except UaStatusCodeError as exc:
             if exc.code not in _NO_SUBSCRIPTIONS:
@@ -268,12 +267,6 @@ class OpcUaPoller:
         if self._out.refused.pop(point.name, None) is not None:
             log.info("PLC %s point %s (%s): good values again", self.plc.id, point.name, point.node)
         self._out.value(publish, point, value)
-
-    def lose(self, why: str) -> None:
-        """The server ended the subscription: reconnect."""
-        log.warning("PLC %s: %s", self.plc.id, why)
-        if self._lost is not None:
-            self._lost.set()
 
     def _refuse(self, point: Point, why: str) -> None:
         if self._out.refused.get(point.name) != why:
@@ -316,17 +309,24 @@ class OpcUaPoller:
 
 
 class _Changes:
-    """asyncua's subscription handler: hands each data change to the poller, and the end of the subscription."""
+    """asyncua's subscription handler of one session: hands each data change to the poller, and ends the session
+    when the server ends the subscription."""
 
-    def __init__(self, poller: OpcUaPoller, publish: Publish) -> None:
+    def __init__(self, poller: OpcUaPoller, publish: Publish, lost: asyncio.Event) -> None:
         self._poller = poller
         self._publish = publish
+        self._lost = lost
 
     def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
         self._poller.take(self._publish, node.nodeid, data.monitored_item.Value)
 
     def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
-        self._poller.lose(f"the server ended the subscription: {status.Status.name}")
+        log.warning("PLC %s: the server ended the subscription: %s", self._poller.plc.id, _status_name(status))
+        self._lost.set()
+
+
+def _status_name(status: ua.StatusChangeNotification) -> str:
+    return status.Status.name if status.Status is not None else "no status"
 
 
 def _status(answer: ua.DataValue) -> ua.StatusCode:

@@ -116,3 +116,16 @@ def test_stack_lights_follow_andon_and_are_written_again_after_a_server_restart(
     plc.values.update(S1Light=0, S2Green=False)
     plc.start()
     wait_for(lambda: shown() == (3, "Green"), what="the lights written again after the PLC came back")
+
+
+def test_the_gateway_can_read_opcua_plcs_itself(broker: Broker, plc: OpcUaServer, tmp_path: Path) -> None:
+    gw = make_gateway(tmp_path, broker.port, "opcua-in-gateway", PLANT + "edge: {{in_gateway: true}}\n",
+                      endpoint=plc.endpoint)
+    gw.start()
+    try:
+        wait_for(lambda: gw.get("/api/v1/counters").json()["processed_since_start"] >= 3, what="first values")
+        plc.set("PartsIn", 65535)  # 65530 → 65535: 5 in
+        wait_for(lambda: counted(gw, 5, 0), what="the counter counted by the gateway's own poller")
+        wait_for(lambda: plc.get("S1Light") == 1, what="green written by the gateway")
+    finally:
+        gw.stop()
