@@ -176,8 +176,9 @@ def _tile_html(tile: dict[str, Any]) -> str:
     calls = "".join(_call_html(call) for call in tile["calls"])
     alarms = "".join(_alarm_html(alarm) for alarm in tile["alarms"])
     # --chars: the name is sized to fit the tile's width (andon.css); the word says the colour in letters.
+    stockout, chars = "true" if tile["stockout"] else "false", max(4, len(tile["station"]))
     return (f'<article class="tile {tile["colour"]}" data-key="{escape(key)}" data-limit="{tile["wip_limit"] or ""}"'
-            f' data-stockout="{"true" if tile["stockout"] else "false"}" style="--chars:{max(4, len(tile["station"]))}">'
+            f' data-stockout="{stockout}" style="--chars:{chars}">'
             f'<div class="name">{escape(tile["station"])}</div>'
             f'<div class="head"><span class="word">{_WORD[tile["colour"]]}</span>{_summary(tile["calls"])}{wip}</div>'
             f'<div class="marks">{marks}</div><ul class="calls">{calls}</ul><ul class="alarms">{alarms}</ul></article>')
