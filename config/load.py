@@ -88,7 +88,7 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
     except ValidationError as exc:
         problems = [(tuple(err["loc"]), _reason(err)) for err in exc.errors()]
         return None, problems + cross_check(valid_entries(data))
-    tagged = bool(config.rfid.tags)  # what the loops' tags are checked against
+    tagged = bool(config.rfid.tags or config.rfid.asset_types)  # what the loops' tags are checked against
     cards = {b.id: b.cards for b in config.bins} if tagged else {}
     by_scale = {b.id: b.receive_by_scale for b in config.bins} if tagged else {}
     return config, cross_check(entries_of(config)) + rfid_problems(config.rfid, cards, by_scale)
