@@ -8,6 +8,8 @@ import pytest
 
 from config.load import ConfigError, load_config
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "SPARKPLUG.md"
+
 # Line numbers are part of the contract: the comments give them.
 PLANT = """\
 site: t
@@ -93,3 +95,12 @@ def test_a_metric_map_is_checked_on_its_own(tmp_path: Path, old: str, new: str, 
     [(where, found)] = load(tmp_path, PLANT.replace(old, new)).items()
     assert where == (line, path)
     assert found.startswith(reason)
+
+
+def test_the_documented_example_is_a_valid_plant(tmp_path: Path) -> None:
+    example = DOCS.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "plant.yaml"
+    path.write_text("site: plant-7\nsuppliers: [{id: acme, name: ACME, lead_time_h: 24}]\n" + example, encoding="utf-8")
+    [node] = load_config(path, env={}).sparkplug.nodes
+    assert [m.point or m.bin for m in node.metrics] == [
+        "L1-S1-M8X20", "press1/parts_loaded", "press1/good_parts", "press1/call_button"]
