@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from config.load import ConfigError, load_config
+from gateway.cli import main
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "SPARKPLUG.md"
 
@@ -104,3 +105,13 @@ def test_the_documented_example_is_a_valid_plant(tmp_path: Path) -> None:
     [node] = load_config(path, env={}).sparkplug.nodes
     assert [m.point or m.bin for m in node.metrics] == [
         "L1-S1-M8X20", "press1/parts_loaded", "press1/good_parts", "press1/call_button"]
+
+
+def test_check_config_prints_each_bad_reference_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "plant.yaml"
+    path.write_text(PLANT.replace("bin: B1,", "bin: B9,"), encoding="utf-8")
+    assert main(["check-config", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}:15: sparkplug.nodes[0].metrics[0].bin: unknown bin 'B9' (not in bins)" in out + err

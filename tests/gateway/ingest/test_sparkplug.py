@@ -7,10 +7,14 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pysparkplug import DataType, DBirth, DData, Metric, NBirth, NDeath
 
 from config.plant import PlantConfig
 from gateway.floor.shop_floor import ShopFloor
+from gateway.ingest.errors import PayloadError
 from gateway.ingest.rejections import Rejections
 from gateway.ingest.scale import ScaleIngest
 from gateway.ingest.sparkplug import SparkplugIngest
@@ -114,3 +118,22 @@ def test_the_nodes_death_raises_its_bins_and_plcs_alarms(tmp_path: Path) -> None
     assert plant.floor.rules.alarms.is_open("press1", "plc_offline")
     plant.ingest.tick(T0 + 20)  # a dead node's values are not repeated
     assert plant.engine.bin("B1").state.stale
+
+
+@pytest.fixture(scope="module")
+def one_plant(tmp_path_factory: pytest.TempPathFactory) -> Plant:
+    return Plant(tmp_path_factory.mktemp("sparkplug"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(["NBIRTH", "DBIRTH", "NDATA", "DDATA", "NDEATH", "DDEATH", "NCMD", "STATE"]),
+       payload=st.binary(max_size=200), device=st.booleans())
+def test_any_payload_is_applied_or_rejected_never_raised(one_plant: Plant, kind: str, payload: bytes,
+                                                        device: bool) -> None:
+    one_plant.births(weight_kg=1.5, parts=100, now=T0)
+    reason = None
+    try:
+        one_plant.send(kind, payload, T0 + 1, device="d" if device else None)
+    except PayloadError as exc:  # what the router dead-letters
+        reason = exc.reason
+    assert reason in (None, "invalid_sparkplug")
