@@ -30,6 +30,7 @@ from gateway.ingest.rejections import Rejections
 from gateway.ingest.rfid import RfidIngest
 from gateway.ingest.router import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.ingest.scale import ScaleIngest
+from gateway.ingest.sparkplug import TOPIC_PREFIX, SparkplugIngest
 from gateway.messages import event_body, event_topic
 from gateway.mqtt.link import AckingLink
 from gateway.plant import Plant
@@ -143,8 +144,23 @@ class Service:
             UnknownTopic(f"{config.prefix}/rfid/", "unknown_reader", "RFID reader"),
         ]
         scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, OnStandardTopic(self.engine))
+        families = [scales]
+        self.sparkplug: SparkplugIngest | None = None
+        self.sparkplug_link: AckingLink | None = None
+        if config.sparkplug.nodes:
+            self.sparkplug = SparkplugIngest(
+                config=config.sparkplug, scales=self.scales, floor=self.floor, rejections=self.rejections,
+                max_clock_skew_s=config.ingest.max_clock_skew_s, publish=self._publish_sparkplug, clock=clock,
+            )
+            # A connection of its own, with a clean session, as Sparkplug B asks of a host application.
+            self.sparkplug_link = AckingLink(
+                settings=config.mqtt, client_id=config.sparkplug.client_id or f"{config.client_id}-sparkplug",
+                subscriptions=self.sparkplug.subscriptions(), handler=self._handle,
+                on_connected=self.sparkplug.connected, clean_session=True,
+            )
+            families.append(TopicFamily(TOPIC_PREFIX, self.sparkplug.handle, self.sparkplug))
         self.ingest = Ingest(
-            routes=routes, families=[scales], unknown=unknown,
+            routes=routes, families=families, unknown=unknown,
             committer=self.committer, rejections=self.rejections,
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )
@@ -174,6 +190,10 @@ class Service:
     def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
         self.ingest.handle(topic, payload, ack)
 
+    def _publish_sparkplug(self, topic: str, payload: bytes) -> bool:
+        """Commands to Sparkplug B edge nodes go out at QoS 0, on the Sparkplug connection."""
+        return self.sparkplug_link is not None and self.sparkplug_link.publish(topic, payload, qos=0)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then save state and return."""
         try:
@@ -190,6 +210,8 @@ class Service:
                     tasks.create_task(self.analytics.run(), name="analytics"),
                 ]
                 workers += start_adapters(tasks, self._adapters.all(), self.link.publish)
+                if self.sparkplug_link is not None:
+                    workers.append(tasks.create_task(self.sparkplug_link.run(), name="sparkplug-link"))
                 await stop.wait()
                 log.info("stopping")
                 self.events.close()  # open streams end now rather than hold the HTTP server
@@ -209,6 +231,8 @@ class Service:
                 body = event_body(event, self.specs[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(now)
+            if self.sparkplug is not None:
+                self.sparkplug.tick(now)
             self.backflush.tick(now)
             moved = self.scales.moved.take()
             for start in range(0, len(moved), ANDON_SLICE):  # readings go on between slices

@@ -254,3 +254,4 @@ class Counters(BaseModel):
     rejected: dict[str, int]
     event_stream_clients: int  # connected to /api/v1/events now
     event_stream_overflows: int  # of them disconnected for falling behind, since start
+    sparkplug: dict[str, int] = {}  # Sparkplug B since start: rebirth_requests, sequence_gaps, data_before_birth, ...

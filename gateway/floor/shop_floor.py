@@ -96,7 +96,10 @@ class ShopFloor:
         """
         self.received += 1
         body = _decode(PointPayload, payload)
-        value = body.value
+        return self.apply_point(key, body.value, body.ts, now)
+
+    def apply_point(self, key: str, value: bool | int | float, ts: str | float | None, now: float) -> bool:
+        """A decoded point value, measured at `ts` (None: now), checked and applied as `handle_point` does."""
         domain, type_ = self._domains[key]
         if isinstance(value, bool) and not domain.flag:
             raise PayloadError("invalid_payload", f"point {key} ({type_}) takes a number, got {value}")
@@ -109,8 +112,7 @@ class ShopFloor:
             )
         counted = None
         if key in self._counters:
-            ts = self._ts(body.ts, now)
-            verdict, counted = self.rules.on_counter(key, int(value), ts)
+            verdict, counted = self.rules.on_counter(key, int(value), self._ts(ts, now))
             if verdict is CounterVerdict.OUT_OF_ORDER:
                 raise PayloadError("out_of_order", f"counter {key}: reading older than the last one")
             if verdict is CounterVerdict.OUT_OF_RANGE:
@@ -132,7 +134,11 @@ class ShopFloor:
         """The poller reports a PLC reachable or not."""
         self.received += 1
         body = _decode(StatusPayload, payload)
-        return self._stage(self.rules.plc_status(plc_id, online=body.online, now=now, detail=body.error))
+        return self.set_online(plc_id, online=body.online, now=now, detail=body.error)
+
+    def set_online(self, plc_id: str, *, online: bool, now: float, detail: str = "") -> bool:
+        """A PLC is known reachable or not (its poller or its Sparkplug node says so)."""
+        return self._stage(self.rules.plc_status(plc_id, online=online, now=now, detail=detail))
 
     def tick(self, now: float) -> None:
         """Advance time: silent PLCs go offline, scheduled stations that put nothing out stall."""

@@ -32,6 +32,7 @@ async def counters(service: ServiceDep) -> Counters:
     return Counters(
         processed_since_start=service.ingest.processed, rejected=dict(service.rejections.counts),
         event_stream_clients=service.events.clients, event_stream_overflows=service.events.overflows,
+        sparkplug=dict(service.sparkplug.counts) if service.sparkplug is not None else {},
     )
 
 
