@@ -81,9 +81,7 @@ class Point(Section):
             modbus = sorted({"table", "address", "order"} & self.model_fields_set)
             if modbus:
                 raise ValueError(f"an OPC UA point (node) has no Modbus {', '.join(modbus)}")
-        elif self.address is None:
-            raise ValueError("give address (a Modbus register or bit) or node (an OPC UA node id)")
-        else:
+        elif self.address is not None:  # none at all: a point its PLC publishes itself (MQTT, Sparkplug B)
             bits = self.table in ("coil", "discrete")
             if bits != (self.type == "bool"):
                 raise ValueError(f"a {self.table} point must have type {'bool' if bits else 'a number type'}")
@@ -222,6 +220,9 @@ class Plc(Section):
             raise ValueError(f"{', '.join(wrong)}: an OPC UA PLC's points need node, its lights lamp_nodes or node")
         if wrong:
             raise ValueError(f"{', '.join(wrong)}: OPC UA nodes need the PLC's opcua: endpoint")
+        unaddressed = [p.name for p in self.points if p.address is None]
+        if unaddressed and (self.host is not None or self.serial is not None):
+            raise ValueError(f"point(s) {', '.join(unaddressed)}: a Modbus PLC's points need an address")
         return self
 
     @property
