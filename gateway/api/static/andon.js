@@ -169,9 +169,9 @@
     for (let cols = 1; cols <= Math.max(...counts); cols++) {
       const rows = counts.reduce((sum, n) => sum + Math.ceil(n / cols), 0);
       // What decides readability: how large the longest station name can be, sized as andon.css sizes it
-      // (48 % of the tile's height, or what its width holds), the tile less its gaps, padding and border.
+      // (40 % of the tile's height, or what its width holds), the tile less its gaps, padding and border.
       const inner = (extent, n) => (extent - (n - 1) * gap) / n - frame;
-      const size = Math.min(0.48 * inner(height, rows), inner(width, cols) / (chars * 0.72));
+      const size = Math.min(0.4 * inner(height, rows), inner(width, cols) / (chars * 0.72));
       if (size > best.size) best = { size, cols };
     }
     lines.forEach((line, i) => {
