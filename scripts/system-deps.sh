@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks need (Debian/Ubuntu): the MQTT broker and clients,
 # InfluxDB 1.x (v1 write/query API), VictoriaMetrics (speaks InfluxDB's /api/v2/write), and mbpoll (a Modbus
-# client used to cross-check register maps). As root it runs apt-get; otherwise it prints the exact command
+# client used to cross-check register maps), and systemd-analyze (checks deploy/kanban-edge.service). As root it runs apt-get; otherwise it prints the exact command
 # to run and fails.
 set -euo pipefail
 missing=()
@@ -11,6 +11,7 @@ have mosquitto_pub || missing+=(mosquitto-clients)
 have influxd || missing+=(influxdb)
 have victoria-metrics || missing+=(victoria-metrics)
 have mbpoll || missing+=(mbpoll)
+have systemd-analyze || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
