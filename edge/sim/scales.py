@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 SPIKE_CHANCE = 1 / 3000
 """Chance that a reading is a spike (a box set down on the scale): about one a minute across 50 bins."""
-ROOM = 1.1
+ROOM = 1.0
 """A container goes into the bin when the bin then holds at most this share of its capacity."""
 
 
@@ -61,7 +61,7 @@ class SimBin:
         if rng.random() < SPIKE_CHANCE:
             return self.payload(self._gross(self.capacity * 1.5) + rng.uniform(5000, 20000), stable=True)
         if self.picking:
-            hand_g = rng.uniform(50, 400)  # a hand resting on the parts while it takes some
+            hand_g = rng.uniform(20, 150)  # a hand resting on the parts while it takes some
             return self.payload(self._gross(self.pieces - self.picking / 2) + hand_g, stable=False)
         noise_g = rng.gauss(0, min(0.3, self.unit_weight_g / 5))
         return self.payload(self._gross(round(self.pieces)) + noise_g, stable=True)
