@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from config.bundled import DEMO_PLANT
 from gateway.load_ahead import LoadAhead
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a broker, the service, the edge poller and the simulator in one command")
     demo.add_argument("--config", "-c", type=Path, default=DEMO_PLANT, help="plant file (default: the demo plant)")
     _speed_options(demo)
-    demo.add_argument("--influx-url", help="also write history to this InfluxDB 1.x (database kanban)")
+    demo.add_argument("--influx-url", type=_http_url, help="also write history to this InfluxDB 1.x (database kanban)")
     demo.add_argument("--new-state", action="store_true", help="start with a new state database (as for run)")
     demo.set_defaults(handler=_cmd_demo)
     init = sub.add_parser("init", help="write a commented starter plant file")
@@ -85,6 +86,13 @@ def _speed(text: str) -> float:
     if not 0.01 <= value <= 1_000_000:
         raise argparse.ArgumentTypeError("speed must be between 0.01 and 1000000")
     return value
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// url with a host: {text!r}")
+    return text
 
 
 def _version() -> str:

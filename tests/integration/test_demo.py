@@ -11,11 +11,15 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, free_port, wait_for
+from tests.influx_servers import Influxd
 
 pytestmark = pytest.mark.integration
 
 
-def test_demo_shows_signals_wip_and_a_status_line_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_demo_shows_signals_wip_and_a_status_line_writes_history_and_stops_on_ctrl_c(
+    tmp_path: Path, influxd: Influxd
+) -> None:
+    influxd.query("DROP DATABASE kanban")  # the demo creates it
     demo = (ROOT / "config" / "demo-plant.yaml").read_text()
     mqtt_port, api_port = free_port(), free_port()
     plant = tmp_path / "plant.yaml"
@@ -29,7 +33,8 @@ def test_demo_shows_signals_wip_and_a_status_line_and_stops_on_ctrl_c(tmp_path: 
     output = tmp_path / "demo.out"
     with output.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "demo", "--config", str(plant), "--speed", "3000", "--seed", "1"],
+            [sys.executable, "-m", "gateway", "demo", "--config", str(plant), "--speed", "3000", "--seed", "1",
+             "--influx-url", influxd.url],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )
     api = f"http://127.0.0.1:{api_port}"
@@ -50,6 +55,7 @@ def test_demo_shows_signals_wip_and_a_status_line_and_stops_on_ctrl_c(tmp_path: 
 
         wait_for(lambda: counted_in() > 0, timeout_s=60, what="the simulated PLCs to feed the stations")
         wait_for(lambda: "open signals" in output.read_text(), timeout_s=30, what="a status line")
+        wait_for(lambda: influxd.query("SELECT count(pieces) FROM bin_level"), timeout_s=30, what="levels in InfluxDB")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
