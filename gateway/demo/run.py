@@ -11,6 +11,7 @@ import httpx
 from config.connectors import InfluxConfig
 from config.plant import PlantConfig
 from edge.runner import run_edge
+from edge.sim.plc_server import served_here
 from edge.sim.run import run_simulation
 from gateway.demo.broker import demo_broker
 from gateway.demo.status import StatusLine, log_above, watch
@@ -26,7 +27,10 @@ async def run_demo(
     config: PlantConfig, stop: asyncio.Event, *, speed: float, seed: int | None = None,
     influx_url: str | None = None, new_state: bool = False,
 ) -> None:
-    """Run until `stop` is set: the simulated plant runs `speed` times faster than real time."""
+    """Run until `stop` is set: the simulated plant runs `speed` times faster than real time.
+
+    The demo's edge poller reads only the PLCs the simulator plays (on this machine): a demo never reaches out
+    to devices on the plant network."""
     if influx_url is not None:
         config = config.model_copy(update={"influx": await _influx_1x(influx_url)})
     async with demo_broker(config.mqtt.host, config.mqtt.port) as broker:
@@ -38,8 +42,9 @@ async def run_demo(
                 runner = tasks.create_task(service.run(stop), name="service")
                 devices = [tasks.create_task(run_simulation(config, stop, speed=speed, seed=seed), name="simulator"),
                            tasks.create_task(_watch(config, status), name="status-line")]
-                if any(plc.polled for plc in config.plcs) and not config.edge.in_gateway:
-                    devices.append(tasks.create_task(run_edge(config, stop), name="edge"))
+                simulated = config.model_copy(update={"plcs": [p for p in config.plcs if served_here(p)], "scales": []})
+                if simulated.plcs and not config.edge.in_gateway:
+                    devices.append(tasks.create_task(run_edge(simulated, stop), name="edge"))
                 await runner
                 for task in devices:
                     task.cancel()
