@@ -264,7 +264,9 @@ class Connectors:
         except (OutboxError, sqlite3.Error) as exc:  # the next sample tries again
             log.warning("outbox counts not sampled: %s", exc)
             return []
-        return [outbox_point(site=self._site, consumer=c, counts=counts, ts=now) for c, counts in sorted(stats.items())]
+        # Every consumer, with zeros when it has nothing in the outbox (delivered lines leave it at once).
+        consumers = {influx_write.CONSUMER, *(f"webhook:{sid}" for sid in self.webhooks), *stats}
+        return [outbox_point(site=self._site, consumer=c, counts=stats.get(c, {}), ts=now) for c in sorted(consumers)]
 
     def _rejection_points(self, now: float) -> Iterator[Point]:
         for reason, count in list(self._rejections.items()):

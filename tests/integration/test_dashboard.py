@@ -48,7 +48,7 @@ def rows(influxd: Influxd, query: str) -> int | str:
 def plant_with_history(broker: Broker, influxd: Influxd, tmp_path: Path) -> Iterator[Gateway]:
     gw, _ = demo_plant(tmp_path, broker.port)
     text = gw.config.read_text()
-    text = text.replace("wip_warning: 16, wip_limit: 20", "wip_warning: 3, wip_limit: 5")  # alarms at once
+    text = text.replace("wip_warning: 16, wip_limit: 20", "wip_warning: 1, wip_limit: 3")  # alarms at once
     text += f"\ninflux: {{api: v1, url: '{influxd.url}', database: {influxd.database}, flush_interval_s: 0.5}}\n"
     gw.config.write_text(text)
     gw.start()
