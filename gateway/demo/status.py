@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 import httpx
@@ -61,7 +62,7 @@ class _AboveStatus(logging.Handler):
 
 
 @contextlib.contextmanager
-def log_above(status: StatusLine) -> Any:
+def log_above(status: StatusLine) -> Iterator[None]:
     """On a terminal, route the root logger's records above the status line while the block runs."""
     root = logging.getLogger()
     if not status.tty:
