@@ -24,8 +24,9 @@ DEMO_PLANT = ROOT / "config" / "demo-plant.yaml"
 def demo_plant(tmp_path: Path, mqtt_port: int) -> tuple[Gateway, dict[str, int]]:
     """The demo plant with a site, ports and database of its own."""
     api_port, plc_ports = free_port(), {"L1-plc": free_port(), "L2-plc": free_port()}
+    site = f"sim-{os.getpid()}-{abs(hash(tmp_path.name)) % 10**6}"  # its own broker sessions and retained topics
     text = (DEMO_PLANT.read_text()
-            .replace("site: demo-plant", f"site: sim-{os.getpid()}")
+            .replace("site: demo-plant", f"site: {site}")
             .replace("localhost:1883", f"127.0.0.1:{mqtt_port}")
             .replace("port: 8080", f"port: {api_port}")
             .replace("data/demo-plant.db", str(tmp_path / "state.db"))
@@ -33,7 +34,7 @@ def demo_plant(tmp_path: Path, mqtt_port: int) -> tuple[Gateway, dict[str, int]]
             .replace("port: 15022", f"port: {plc_ports['L2-plc']}"))
     config = tmp_path / "plant.yaml"
     config.write_text(text)
-    return Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/sim-{os.getpid()}"), plc_ports
+    return Gateway(config=config, api=f"http://127.0.0.1:{api_port}", prefix=f"kanban/{site}"), plc_ports
 
 
 def command(*args: str, log: Path) -> subprocess.Popen[bytes]:
