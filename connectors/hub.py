@@ -15,6 +15,7 @@ import asyncio
 import functools
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from config.plant import PlantConfig
 from connectors import influx_write
-from connectors.influx_points import Level, LevelFilter, event_point, level_point, rejected_point
+from connectors.influx_points import Level, LevelFilter, event_point, level_point, outbox_point, rejected_point
 from connectors.influx_write import InfluxWriter
 from connectors.line_protocol import Point, line
 from connectors.outbox import Entry, Item, Outbox, OutboxError
@@ -40,6 +41,7 @@ MAX_PENDING_LINES = 200_000  # level lines waiting for the outbox; beyond it new
 _BACKFILL_CHUNK = 1000
 _RETRY_S = 1.0
 _LEVELS_PER_SLICE = 1000  # about 12 ms of work when every one of them is written
+OUTBOX_SAMPLE_S = 10.0  # how often the outbox's counts go to InfluxDB (a count over its index on its own thread)
 
 
 class EventLog(Protocol):
@@ -81,6 +83,7 @@ class Connectors:
         self._pending: list[dict[str, Any]] = []
         self._lines: list[str] = []  # level and counter lines for the next append
         self._rejections_written: dict[str, int] = {}
+        self._outbox_sampled_at = 0.0
         self._overflow = False
         self._wake = asyncio.Event()
         self._fed = 0
@@ -235,7 +238,8 @@ class Connectors:
         while True:
             await asyncio.sleep(self._influx_config.flush_interval_s)
             now = self._clock()
-            lines = [text for p in self._rejection_points(now) if (text := line(p)) is not None]
+            points = [*self._rejection_points(now), *await self._outbox_points(now)]
+            lines = [text for p in points if (text := line(p)) is not None]
             for n, level in enumerate(levels(self._engine), 1):
                 stamp = self._levels.due(level, now)
                 if stamp is not None and (text := line(level_point(
@@ -250,6 +254,19 @@ class Connectors:
                 continue
             self._lines += lines
             self._wake.set()
+
+    async def _outbox_points(self, now: float) -> list[Point]:
+        if self.outbox is None or now - self._outbox_sampled_at < OUTBOX_SAMPLE_S:
+            return []
+        self._outbox_sampled_at = now
+        try:
+            stats = await self._call(self.outbox.stats)
+        except (OutboxError, sqlite3.Error) as exc:  # the next sample tries again
+            log.warning("outbox counts not sampled: %s", exc)
+            return []
+        # Every consumer, with zeros when it has nothing in the outbox (delivered lines leave it at once).
+        consumers = {influx_write.CONSUMER, *(f"webhook:{sid}" for sid in self.webhooks), *stats}
+        return [outbox_point(site=self._site, consumer=c, counts=stats.get(c, {}), ts=now) for c in sorted(consumers)]
 
     def _rejection_points(self, now: float) -> Iterator[Point]:
         for reason, count in list(self._rejections.items()):
