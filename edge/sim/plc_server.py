@@ -41,7 +41,7 @@ def _sizes(plc: Plc) -> dict[str, int]:
     """Addresses each table needs: past every point and every stack light output."""
     size = dict.fromkeys(_READ, 1)
     for p in plc.points:
-        size[p.table] = max(size[p.table], p.address + REGISTERS[p.type])
+        size[p.table] = max(size[p.table], p.modbus_address + REGISTERS[p.type])
     for light in plc.lights:
         if light.holding_register is not None:
             size["holding"] = max(size["holding"], light.holding_register + 1)
@@ -86,7 +86,7 @@ class SimulatedPlc:
         """Put a point's value in its registers (or its coil or discrete input), as the PLC program would."""
         point = self._points[name]
         await self._server.context.async_setValues(
-            self.plc.device_id, _WRITE[point.table], point.address, self._raw(point, value)
+            self.plc.device_id, _WRITE[point.table], point.modbus_address, self._raw(point, value)
         )
 
     @staticmethod
