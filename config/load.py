@@ -18,6 +18,7 @@ from config.base import Path_
 from config.checks import cross_check, entries_of, valid_entries
 from config.plant import PlantConfig
 from config.rfid import rfid_problems
+from config.targets import target_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,11 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
     tagged = bool(config.rfid.tags)  # what the loops' tags are checked against
     cards = {b.id: b.cards for b in config.bins} if tagged else {}
     by_scale = {b.id: b.receive_by_scale for b in config.bins} if tagged else {}
-    return config, cross_check(entries_of(config)) + rfid_problems(config.rfid, cards, by_scale)
+    targets = target_problems(
+        config.targets, site=config.site, bins=config.bins, items=config.items_by_sku,
+        suppliers={s.id: s for s in config.suppliers},
+    ) if config.targets else []
+    return config, cross_check(entries_of(config)) + rfid_problems(config.rfid, cards, by_scale) + targets
 
 
 def _reason(err: Any) -> str:
