@@ -23,6 +23,7 @@ from gateway.floor.analytics import LoopAnalytics
 from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.floor.backflush_feed import BackflushFeed
 from gateway.floor.card_actions import CardActions
+from gateway.floor.documents import SignalDocuments
 from gateway.floor.shop_floor import ShopFloor
 from gateway.ingest.rejections import Rejections
 from gateway.ingest.rfid import RfidIngest
@@ -109,6 +110,7 @@ class Service:
         self.connectors = Connectors(
             config=config, loops=self.specs, event_log=self.store, engine=self.engine,
             rejections=self.rejections.counts, clock=clock,
+            documents=SignalDocuments(store=self.store, committer=self.committer, clock=clock),
         )
         self.scales = ScaleIngest(
             engine=self.engine, site=config.site, committer=self.committer,
