@@ -1,4 +1,4 @@
-"""The `kanban-edge` command: run, check-config, demo."""
+"""The `kanban-edge` command: run, check-config, edge, demo, export."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error"):
+    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error", "httpx"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
@@ -56,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--drain-seconds", type=float, default=30.0, help="how fast the simulated bins empty")
     demo.add_argument("--new-state", action="store_true", help="start with a new state database (as for run)")
     demo.set_defaults(handler=_cmd_demo)
+    export = sub.add_parser("export", help="write a running service's signals, loops or KPIs as CSV")
+    export.add_argument("what", choices=["signals", "loops", "kpis"])
+    where = export.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", "-c", type=Path, help="plant file: the service's API address is read from it")
+    where.add_argument("--url", help="the service's API, e.g. http://127.0.0.1:8080")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    for name in ("status", "supplier", "line", "loop", "since", "limit"):
+        export.add_argument(f"--{name}", help=f"signals only: as ?{name}= of GET /api/v1/signals")
+    export.set_defaults(handler=_cmd_export)
     return parser
 
 
@@ -138,6 +147,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     return _run_until_signal(lambda stop: run_demo(config, stop, drain_s=args.drain_seconds, new_state=args.new_state))
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from gateway.export import SIGNAL_FILTERS, ExportError, api_url, export_csv
+
+    params = {name: str(value) for name in SIGNAL_FILTERS if (value := getattr(args, name)) is not None}
+    if params and args.what != "signals":
+        print(f"--{next(iter(params))} filters signals only", file=sys.stderr)
+        return EXIT_CONFIG
+    base_url = args.url
+    if base_url is None:
+        config = _load(args.config)
+        if config is None:
+            return EXIT_CONFIG
+        base_url = api_url(config.api)
+    try:
+        if args.output is None:
+            export_csv(base_url=base_url, what=args.what, params=params, out=sys.stdout.buffer)
+        else:
+            with args.output.open("wb") as out:
+                export_csv(base_url=base_url, what=args.what, params=params, out=out)
+    except (ExportError, OSError) as exc:
+        print(f"kanban-edge export: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    return 0
 
 
 def _run_until_signal(start: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:

@@ -8,7 +8,19 @@ from fastapi import FastAPI
 
 from gateway.api import errors
 from gateway.api.middleware import BodyLimit, FaultGuard
-from gateway.api.routes import alarms, andon, bins, deliveries, events, health, history, loops, signals, stations
+from gateway.api.routes import (
+    alarms,
+    andon,
+    bins,
+    deliveries,
+    events,
+    exports,
+    health,
+    history,
+    loops,
+    signals,
+    stations,
+)
 
 if TYPE_CHECKING:
     from gateway.service import Service
@@ -25,6 +37,6 @@ def create_app(service: Service) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=service.config.api.max_body_bytes)
     app.add_middleware(FaultGuard)  # outermost of ours: whatever escapes the rest
-    for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events):
+    for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events, exports):
         app.include_router(module.router)
     return app
