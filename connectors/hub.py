@@ -290,7 +290,8 @@ class Connectors:
     def _to_targets(self, body: dict[str, Any]) -> list[Entry]:
         """An item per target that takes this event: its fields, rendered into requests when delivered."""
         kind = body.get("type")
-        takers = [t for t in self._targets if kind in t.events]
+        # An event the target itself caused (its ERP cancelled the document) is not sent back to it.
+        takers = [t for t in self._targets if kind in t.events and body.get("by") != t.id]
         if not takers:
             return []
         loop = self._loop_fields(loop_of(body))

@@ -107,10 +107,10 @@ class Service:
         self.rejections = Rejections(
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
+        self.documents = SignalDocuments(store=self.store, committer=self.committer, clock=clock)
         self.connectors = Connectors(
             config=config, loops=self.specs, event_log=self.store, engine=self.engine,
-            rejections=self.rejections.counts, clock=clock,
-            documents=SignalDocuments(store=self.store, committer=self.committer, clock=clock),
+            rejections=self.rejections.counts, clock=clock, documents=self.documents,
         )
         self.scales = ScaleIngest(
             engine=self.engine, site=config.site, committer=self.committer,

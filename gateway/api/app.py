@@ -20,6 +20,7 @@ from gateway.api.routes import (
     loops,
     signals,
     stations,
+    targets,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def create_app(service: Service) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=service.config.api.max_body_bytes)
     app.add_middleware(FaultGuard)  # outermost of ours: whatever escapes the rest
-    for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events, exports):
+    for module in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events, exports,
+                   targets):
         app.include_router(module.router)
     return app

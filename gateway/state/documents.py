@@ -11,7 +11,8 @@ DOCUMENTS_MIGRATION = """
 CREATE TABLE signal_documents (
     signal_id TEXT NOT NULL, target TEXT NOT NULL, document_id TEXT NOT NULL, created_at REAL NOT NULL,
     cancelled_at REAL, PRIMARY KEY (signal_id, target)
-)
+);
+CREATE INDEX signal_documents_by_document ON signal_documents (target, document_id)
 """
 
 

@@ -254,6 +254,13 @@ class Store:
         )
         return (rows[0]["document_id"], rows[0]["cancelled_at"] is not None) if rows else None
 
+    def signal_of_document(self, target: str, document_id: str) -> str | None:
+        """The signal a target made `document_id` for, or None."""
+        rows = self._query(
+            "SELECT signal_id FROM signal_documents WHERE target = ? AND document_id = ?", (target, document_id)
+        )
+        return str(rows[0]["signal_id"]) if rows else None
+
     def idempotent_answer(self, key: str) -> tuple[str, dict[str, Any]] | None:
         """The request an `Idempotency-Key` was first used for and the signal it answered, or None."""
         rows = self._query("SELECT request, answer FROM idempotency WHERE key = ?", (key,))

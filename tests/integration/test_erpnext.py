@@ -152,3 +152,32 @@ def test_an_outage_then_a_lost_answer_make_each_material_request_once_and_in_ord
         assert [d["status"] for d in plant.deliveries("status=all")] == ["delivered", "delivered"]
     finally:
         gw.stop()
+
+
+def test_erpnext_moves_the_signal_on_by_its_material_request(plant: Plant) -> None:
+    plant.drain("B1")
+    plant.drain("B2")
+    wait_for(lambda: plant.signal("B2")["documents"] and plant.signal("B1")["documents"], what="two documents")
+    b1, b2 = plant.signal("B1"), plant.signal("B2")
+    [mr1], [mr2] = ([d["document_id"] for d in s["documents"]] for s in (b1, b2))
+
+    def update(body: dict[str, Any], target: str = "erpnext") -> httpx.Response:
+        return httpx.post(f"{plant.gateway.api}/api/v1/targets/{target}/updates", json=body, timeout=5)
+
+    acknowledged = update({"document_id": mr1, "action": "acknowledge"})
+    assert acknowledged.status_code == 200
+    assert (acknowledged.json()["id"], acknowledged.json()["status"]) == (b1["id"], "acknowledged")
+    shipped = update({"document_id": mr1, "action": "ship", "asn": "PUR-REC-0007", "quantity": 100}).json()
+    assert (shipped["status"], shipped["asn"], shipped["transitions"][-1]["by"]) == ("shipped", "PUR-REC-0007",
+                                                                                   "erpnext")
+    assert update({"document_id": mr1, "action": "cancel"}).json()["error"]["code"] == "illegal_transition"
+    assert update({"document_id": "MAT-MR-0000", "action": "receive"}).status_code == 404
+    assert update({"document_id": mr1, "action": "receive"}, target="odoo").status_code == 404
+
+    cancelled = update({"document_id": mr2, "action": "cancel"}).json()  # cancelled in ERPNext itself
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["documents"][0]["cancelled_at"] is not None
+    plant.drain("N1")  # its signal is fanned out after the cancellation would have been
+    wait_for(lambda: len(plant.deliveries("status=all")) == 3, what="the next signal's delivery")
+    assert [d["type"] for d in plant.deliveries("status=all")] == ["signal_released"] * 3
+    assert plant.erp.requests("POST", "/api/method/") == []  # not sent back to ERPNext to cancel again
