@@ -97,6 +97,8 @@ def expression(source: str) -> Callable[..., Any]:
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     """The template's text for `context`; `RenderError` when it fails or makes more than `MAX_OUTPUT`."""
+    if "{" not in source:
+        return source  # plain text (most headers): nothing to render, and check-config renders it per loop
     try:
         text = template(source).render(context)
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
