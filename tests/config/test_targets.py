@@ -181,3 +181,17 @@ def test_a_request_is_rendered_as_the_target_will_send_it(tmp_path: Path) -> Non
     without_sku = {key: value for key, value in context.items() if key != "sku"}
     with pytest.raises(TemplateProblem, match="'sku' is undefined"):
         render_request(target.create, headers=target.headers, context=without_sku)
+
+
+@pytest.mark.parametrize("name", ["erpnext", "odoo-purchase", "odoo-stock-request"])
+def test_docs_erp_shows_the_shipped_targets_as_they_are(name: str) -> None:
+    shipped = (ROOT / "config" / "erp" / f"{name}.yaml").read_text()
+    section = shipped[shipped.index("targets:"):]
+    assert f"```yaml\n{section}```" in (ROOT / "docs" / "ERP.md").read_text()
+
+
+def test_the_minimal_target_of_docs_erp_passes_check_config(tmp_path: Path) -> None:
+    docs = (ROOT / "docs" / "ERP.md").read_text()
+    start = docs.index("targets:\n  - id: mes")
+    config = load(tmp_path, PLANT + docs[start:docs.index("```", start)], {"MES_TOKEN": "t"})
+    assert not isinstance(config, ConfigError), str(config)
