@@ -5,6 +5,7 @@ cancelling it, and outages, refusals and lost answers without a duplicate."""
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,7 @@ def test_erpnext_refusals_are_dead_lettered_with_its_text_and_the_next_signals_g
     assert plant.signal("B1")["documents"][0]["cancelled_at"] is None
 
 
-def test_an_outage_then_a_lost_answer_make_each_material_request_once_and_in_order(
+def test_an_outage_a_kill_and_a_lost_answer_make_each_material_request_once_and_in_order(
     broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
 ) -> None:
     port = free_port()  # nothing listens there yet: ERPNext is down
@@ -139,6 +140,8 @@ def test_an_outage_then_a_lost_answer_make_each_material_request_once_and_in_ord
 
         wait_for(both_waiting, what="both deliveries failing while ERPNext is down")
         assert plant.deliveries("status=pending")[0]["attempts"] == 0  # the second waits behind the first
+        assert gw.kill(signal.SIGKILL) == -signal.SIGKILL  # and the edge dies meanwhile
+        gw.start()
         # Back behind a proxy that fails once; then an answer goes missing, and the document it made shows in
         # searches only after the retry's create, which ERPNext refuses (the Kanban Signal field is unique).
         plant.erp.script = ["503", "ok", "late"]
