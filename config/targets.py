@@ -179,7 +179,8 @@ def render_request(request: TargetRequest, *, headers: Mapping[str, str], contex
     url = _text(request.url, context, ("url",)).strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TemplateProblem(("url",), f"renders {url[:200]!r}, not an http:// or https:// url with a host")
+        # The text is not repeated: a URL or body may hold a secret, and this message reaches logs and the API.
+        raise TemplateProblem(("url",), "does not render an http:// or https:// url with a host")
     sent = {name: _header(source, context, name, shared=True) for name, source in headers.items()}
     sent |= {name: _header(source, context, name, shared=False) for name, source in request.headers.items()}
     params = {name: _text(source, context, ("params", name)) for name, source in request.params.items()}
@@ -190,7 +191,7 @@ def render_request(request: TargetRequest, *, headers: Mapping[str, str], contex
             try:
                 json.loads(text)
             except ValueError as exc:
-                raise TemplateProblem(("body",), f"renders text that is not JSON ({exc}): {text[:200]!r}") from exc
+                raise TemplateProblem(("body",), f"renders text that is not JSON: {exc}") from exc
         content = text.encode()
         if not any(name.lower() == "content-type" for name in sent):
             sent["Content-Type"] = request.content_type
