@@ -9,7 +9,6 @@ import httpx
 
 from config.service import ApiConfig
 
-EXPORTS = ("signals", "loops", "kpis")
 SIGNAL_FILTERS = ("status", "supplier", "line", "loop", "since", "limit")
 
 
