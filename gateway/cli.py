@@ -28,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error", "httpx"):
+    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error", "asyncua", "httpx"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # asyncua logs a lost server as an error with a traceback; the OPC UA poller reports it as the PLC offline.
+    logging.getLogger("asyncua.client.ua_session").setLevel(logging.CRITICAL)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 
@@ -48,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a plant file and print every error")
     check.add_argument("config", type=Path)
     check.set_defaults(handler=_cmd_check)
-    edge = sub.add_parser("edge", help="poll the plant file's PLCs over Modbus and publish their points")
+    edge = sub.add_parser("edge", help="read the plant file's PLCs (Modbus, OPC UA) and publish their points")
     edge.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
     edge.set_defaults(handler=_cmd_edge)
     demo = sub.add_parser("demo", help="run the service with a broker and simulated scales")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks need (Debian/Ubuntu): the MQTT broker and clients,
-# InfluxDB 1.x (v1 write/query API), VictoriaMetrics (speaks InfluxDB's /api/v2/write), and mbpoll (a Modbus
-# client used to cross-check register maps). As root it runs apt-get; otherwise it prints the exact command
-# to run and fails.
+# InfluxDB 1.x (v1 write/query API), VictoriaMetrics (speaks InfluxDB's /api/v2/write), mbpoll (a Modbus
+# client used to cross-check register maps) and Chromium (the Andon page's browser test). As root it runs
+# apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
@@ -11,6 +11,7 @@ have mosquitto_pub || missing+=(mosquitto-clients)
 have influxd || missing+=(influxdb)
 have victoria-metrics || missing+=(victoria-metrics)
 have mbpoll || missing+=(mbpoll)
+have chromium || missing+=(chromium)  # the Andon page's browser test
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -86,7 +86,7 @@ class SignalList(BaseModel):
 class ActionIn(BaseModel):
     """Optional body of a lifecycle POST: who is acting (kept on the transition)."""
 
-    by: str = Field(default="api", min_length=1, max_length=100)
+    by: str | None = Field(default=None, min_length=1, max_length=100)  # default: the key's name, else "api"
 
 
 class ShipIn(ActionIn):
@@ -247,6 +247,16 @@ class Health(BaseModel):
     uptime_s: float
 
 
+class Readiness(BaseModel):
+    """Whether the service can take traffic, and what it is waiting for."""
+
+    ready: bool
+    plant_loaded: bool
+    started_up: bool  # the first tick (stale checks, first Andon colours) is done
+    broker_connected: bool
+    database_writable: bool
+
+
 class Counters(BaseModel):
     """Ingest counters since the database was created."""
 
@@ -254,3 +264,4 @@ class Counters(BaseModel):
     rejected: dict[str, int]
     event_stream_clients: int  # connected to /api/v1/events now
     event_stream_overflows: int  # of them disconnected for falling behind, since start
+    sparkplug: dict[str, int] = {}  # Sparkplug B since start: rebirth_requests, sequence_gaps, data_before_birth, ...

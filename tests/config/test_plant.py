@@ -496,3 +496,18 @@ def test_rfid_tags_and_gtins_load(tmp_path: Path) -> None:
     assert config.items[0].gtin14 == "00614141123452"
     assert config.rfid.tags[0].epc == "E28011606000020A1B2C3D01"
     assert config.rfid.dedup_window_s == 5.0
+
+
+def test_container_asset_types_are_checked_and_located(tmp_path: Path) -> None:
+    asset_types = """rfid:
+  asset_types:
+    - {grai: "00614141123452", loops: [B1, B9]}
+    - {grai: "00614141123452", loops: [B2]}
+"""
+    issues = {(i.line, i.path): i.reason for i in issues_of(write(tmp_path, GOOD + asset_types))}
+    assert issues == {
+        (27, "rfid.asset_types[0].loops"): "unknown loop 'B9' (not in bins)",
+        (28, "rfid.asset_types[1].grai"): "duplicate grai '00614141123452'",
+    }
+    typo = asset_types.replace("123452\", loops: [B2]", "123453\", loops: [B2]")
+    assert only_issue(write(tmp_path, GOOD + typo)).reason == "check digit of GRAI 00614141123453 should be 2"

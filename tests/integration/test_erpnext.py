@@ -97,7 +97,7 @@ def test_a_released_signal_becomes_a_submitted_material_request_and_its_cancel_c
     assert (document["target"], document["document_id"], document["cancelled_at"]) == (
         "erpnext", "MAT-MR-2026-00001", None)
 
-    answer = httpx.post(f"{plant.gateway.api}/api/v1/signals/{signal['id']}/cancel", timeout=5)
+    answer = httpx.post(f"{plant.gateway.api}/api/v1/signals/{signal['id']}/cancel", json={}, timeout=5)
     assert answer.status_code == 200
     wait_for(lambda: plant.signal("B1")["documents"][0]["cancelled_at"], what="the document cancelled")
     cancel = plant.erp.requests("POST", "/api/method/")[-1]
@@ -118,7 +118,7 @@ def test_erpnext_refusals_are_dead_lettered_with_its_text_and_the_next_signals_g
     plant.drain("B1")
     wait_for(lambda: plant.signal("B1")["documents"], what="the next signal's Material Request")
     plant.erp.linked.add("MAT-MR-2026-00001")  # purchasing already ordered it: ERPNext refuses to cancel
-    httpx.post(f"{plant.gateway.api}/api/v1/signals/{plant.signal('B1')['id']}/cancel", timeout=5)
+    httpx.post(f"{plant.gateway.api}/api/v1/signals/{plant.signal('B1')['id']}/cancel", json={}, timeout=5)
     wait_for(lambda: len(plant.deliveries("status=dead")) == 2, what="the refused cancel dead-lettered")
     assert "LinkExistsError: Cannot cancel MAT-MR-2026-00001" in plant.deliveries("status=dead")[0]["last_error"]
     assert plant.signal("B1")["documents"][0]["cancelled_at"] is None

@@ -94,7 +94,7 @@ def test_a_released_signal_becomes_a_purchase_order_with_an_api_key_and_its_canc
         [document] = documents(gw, signal["id"])
         assert (document["target"], document["document_id"]) == ("odoo", "42")
 
-        assert httpx.post(f"{gw.api}/api/v1/signals/{signal['id']}/cancel", timeout=5).status_code == 200
+        assert httpx.post(f"{gw.api}/api/v1/signals/{signal['id']}/cancel", json={}, timeout=5).status_code == 200
         wait_for(lambda: documents(gw, signal["id"])[0]["cancelled_at"], what="the order cancelled")
         cancel = odoo.requests()[-1]
         assert cancel.body == rpc("object", "execute_kw", [*auth, "purchase.order", "button_cancel", [[42]]], 4)
@@ -144,7 +144,7 @@ def test_a_stock_request_over_a_session_that_expires_and_an_outage_in_between(
         assert documents(gw, signal["id"])[0]["document_id"] == "42"
 
         odoo.expire_sessions()  # Odoo was restarted without its sessions
-        assert httpx.post(f"{gw.api}/api/v1/signals/{signal['id']}/cancel", timeout=5).status_code == 200
+        assert httpx.post(f"{gw.api}/api/v1/signals/{signal['id']}/cancel", json={}, timeout=5).status_code == 200
         wait_for(lambda: documents(gw, signal["id"])[0]["cancelled_at"], what="the stock request cancelled")
         sent = [(r.path, r.headers.get("Cookie")) for r in odoo.requests()[4:]]
         assert sent == [

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from connectors.outbox import Item
 from connectors.targets import CONSUMER_PREFIX as _TARGET
 from edge.timestamps import iso
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import DELIVERIES, READ, ServiceDep
 from gateway.api.errors import NotFoundError
 from gateway.api.models import ErrorOut, RowId
 
@@ -73,7 +73,7 @@ def _delivery(item: Item) -> DeliveryOut:
     )
 
 
-@router.get("/api/v1/deliveries")
+@router.get("/api/v1/deliveries", dependencies=READ)
 async def list_deliveries(
     service: ServiceDep,
     status: Literal["pending", "delivered", "dead", "all"] = "all",
@@ -96,7 +96,7 @@ async def list_deliveries(
     return DeliveryList(deliveries=deliveries, count=len(deliveries))
 
 
-@router.post("/api/v1/deliveries/{delivery_id}/retry", responses={404: {"model": ErrorOut}})
+@router.post("/api/v1/deliveries/{delivery_id}/retry", dependencies=DELIVERIES, responses={404: {"model": ErrorOut}})
 async def retry_delivery(delivery_id: RowId, service: ServiceDep) -> DeliveryOut:
     """Send a delivery again now, with a fresh attempt count (dead-lettered ones included)."""
     outbox = service.connectors.outbox
@@ -108,7 +108,7 @@ async def retry_delivery(delivery_id: RowId, service: ServiceDep) -> DeliveryOut
     return _delivery(item)
 
 
-@router.get("/api/v1/outbox")
+@router.get("/api/v1/outbox", dependencies=READ)
 async def outbox_stats(service: ServiceDep) -> OutboxOut:
     """What waits in the outbox, what was delivered or dead-lettered, and what its size cap dropped."""
     outbox, influx = service.connectors.outbox, service.connectors.influx

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from gateway.api.csv_rows import csv_chunks
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import READ, ServiceDep
 from gateway.api.models import KpisOut, LoopOut, SignalOut
 from gateway.api.routes.signals import StatusFilter
 from gateway.api.views import loop_out, signal_out
@@ -46,7 +46,7 @@ async def _paced(chunks: Iterator[str]) -> AsyncIterator[str]:
         await asyncio.sleep(0)
 
 
-@router.get("/signals.csv", response_class=StreamingResponse, responses=_CSV)
+@router.get("/signals.csv", response_class=StreamingResponse, dependencies=READ, responses=_CSV)
 async def signals_csv(  # noqa: PLR0917 -- one parameter per documented filter
     service: ServiceDep,
     status: StatusFilter = "all",
@@ -81,7 +81,7 @@ def _signal_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.get("/loops.csv", response_class=StreamingResponse, responses=_CSV)
+@router.get("/loops.csv", response_class=StreamingResponse, dependencies=READ, responses=_CSV)
 async def loops_csv(service: ServiceDep) -> StreamingResponse:
     """Every loop as `GET /api/v1/loops` shows it, one row each (without its cards: `open_cards` counts them)."""
 
@@ -94,7 +94,7 @@ async def loops_csv(service: ServiceDep) -> StreamingResponse:
     return _csv("loops.csv", _paced(csv_chunks(LOOP_COLUMNS, rows())))
 
 
-@router.get("/kpis.csv", response_class=StreamingResponse, responses=_CSV)
+@router.get("/kpis.csv", response_class=StreamingResponse, dependencies=READ, responses=_CSV)
 async def kpis_csv(service: ServiceDep) -> StreamingResponse:
     """`GET /api/v1/kpis` as rows: `scope` is `loop` or `supplier`, `id` the loop's or the supplier's."""
     report = service.analytics.all_kpis()

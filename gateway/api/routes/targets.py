@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import ServiceDep, SignalsCaller
 from gateway.api.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
 from gateway.api.models import ErrorOut, SignalOut
 from gateway.api.views import signal_out
@@ -33,10 +33,11 @@ class DocumentUpdateIn(BaseModel):
 
 @router.post("/{target_id}/updates", responses=_ERRORS)
 async def document_update(
-    target_id: str, body: DocumentUpdateIn, service: ServiceDep,
+    target_id: str, body: DocumentUpdateIn, service: ServiceDep, caller: SignalsCaller,
     key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> SignalOut:
-    """The ERP acknowledges, ships, receives or cancels what a target's document asked for (docs/ERP.md)."""
+    """The ERP acknowledges, ships, receives or cancels what a target's document asked for (docs/ERP.md); needs
+    a key that may move signals (role erp or admin)."""
     if all(target.id != target_id for target in service.config.targets):
         raise NotFoundError(f"no delivery target with id {target_id!r}")
     signal_id = service.store.signal_of_document(target_id, body.document_id)
