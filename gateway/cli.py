@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -58,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--drain-seconds", type=float, default=30.0, help="how fast the simulated bins empty")
     demo.add_argument("--new-state", action="store_true", help="start with a new state database (as for run)")
     demo.set_defaults(handler=_cmd_demo)
-    export = sub.add_parser("export", help="write a running service's signals, loops or KPIs as CSV")
+    export = sub.add_parser(
+        "export", help="write a running service's signals, loops or KPIs as CSV (an API key: $KANBAN_API_KEY)")
     export.add_argument("what", choices=["signals", "loops", "kpis"])
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--config", "-c", type=Path, help="plant file: the service's API address is read from it")
@@ -152,7 +154,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from gateway.export import SIGNAL_FILTERS, ExportError, api_url, export_csv
+    from gateway.export import KEY_VARIABLE, SIGNAL_FILTERS, ExportError, api_url, export_csv
 
     params = {name: str(value) for name in SIGNAL_FILTERS if (value := getattr(args, name)) is not None}
     if params and args.what != "signals":
@@ -164,12 +166,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if config is None:
             return EXIT_CONFIG
         base_url = api_url(config.api)
+    key = os.environ.get(KEY_VARIABLE) or None
     try:
         if args.output is None:
-            export_csv(base_url=base_url, what=args.what, params=params, out=sys.stdout.buffer)
+            export_csv(base_url=base_url, what=args.what, params=params, out=sys.stdout.buffer, api_key=key)
         else:
             with args.output.open("wb") as out:
-                export_csv(base_url=base_url, what=args.what, params=params, out=out)
+                export_csv(base_url=base_url, what=args.what, params=params, out=out, api_key=key)
     except (ExportError, OSError) as exc:
         print(f"kanban-edge export: {exc}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -1,4 +1,7 @@
-"""`kanban-edge export`: the CSV exports of a running service (`GET /api/v1/<what>.csv`), to a file or stdout."""
+"""`kanban-edge export`: the CSV exports of a running service (`GET /api/v1/<what>.csv`), to a file or stdout.
+
+A key of the API (role viewer or above), where reads need one, comes from the environment (`KANBAN_API_KEY`), not
+the command line, which other users of the machine can see."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import httpx
 from config.service import ApiConfig
 
 SIGNAL_FILTERS = ("status", "supplier", "line", "loop", "since", "limit")
+KEY_VARIABLE = "KANBAN_API_KEY"
 
 
 class ExportError(Exception):
@@ -19,15 +23,20 @@ class ExportError(Exception):
 def api_url(api: ApiConfig) -> str:
     """Where this machine reaches the service's API, by the plant file (a wildcard address is reached on loopback)."""
     host = "127.0.0.1" if api.host in ("0.0.0.0", "", "::") else api.host  # noqa: S104 -- read, not bound
-    return f"http://{f'[{host}]' if ':' in host else host}:{api.port}"
+    scheme = "https" if api.tls is not None else "http"
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{api.port}"
 
 
-def export_csv(*, base_url: str, what: str, params: Mapping[str, str], out: BinaryIO, timeout_s: float = 30.0) -> int:
+def export_csv(
+    *, base_url: str, what: str, params: Mapping[str, str], out: BinaryIO, api_key: str | None = None,
+    timeout_s: float = 30.0,
+) -> int:
     """Stream `GET <base_url>/api/v1/<what>.csv` into `out`; the number of bytes written."""
     url = f"{base_url.rstrip('/')}/api/v1/{what}.csv"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     written = 0
     try:
-        with httpx.stream("GET", url, params=dict(params), timeout=timeout_s) as answer:
+        with httpx.stream("GET", url, params=dict(params), headers=headers, timeout=timeout_s) as answer:
             if not answer.is_success:
                 answer.read()
                 raise ExportError(f"{url}: HTTP {answer.status_code}: {_message(answer)}")

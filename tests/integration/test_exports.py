@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,11 +17,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PLANT_HEADER, ROOT, Broker, Gateway, free_port, make_gateway, wait_for
+from tests.conftest import ROOT, Broker, Gateway, free_port, make_gateway, wait_for
 
 pytestmark = pytest.mark.integration
 
-PLANT = PLANT_HEADER + """\
+VIEWER, ERP = "planner-key-" + "v" * 24, "erp-key-" + "e" * 24
+HEADER = """
+site: {site}
+mqtt: {{url: "mqtt://127.0.0.1:{mqtt_port}"}}
+storage: {{path: "{db}", snapshot_interval_s: 0.5}}
+api:
+  host: 127.0.0.1
+  port: {api_port}
+  anonymous_read: false                 # reads need a key, as on a plant network
+""" + f"  keys: [{{{{name: planner, role: viewer, key: {VIEWER}}}}}, {{{{name: erp, role: erp, key: {ERP}}}}}]\n"
+PLANT = HEADER + """\
 suppliers:
   - {{id: acme, name: ACME, lead_time_h: 24}}
   - {{id: wh, name: Warehouse, lead_time_h: 2}}
@@ -44,14 +55,19 @@ def gateway(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     try:
         for bin_id in ("B1", "B2", "C1"):
             broker.publish_many(f"{gw.prefix}/scale/{bin_id}", DRAIN)
-        wait_for(lambda: len(gw.get("/api/v1/signals").json()["signals"]) == 3, what="three signals")
-        b1 = gw.get("/api/v1/signals?loop=B1").json()["signals"][0]["id"]
-        shipped = httpx.post(f"{gw.api}/api/v1/signals/{b1}/ship", timeout=5,
-                             json={"by": "@SUM(1+1)*cmd|' /C calc'!A0", "asn": "-2+3", "quantity": 100})
+        wait_for(lambda: len(get(gw, "/api/v1/signals").json()["signals"]) == 3, what="three signals")
+        b1 = get(gw, "/api/v1/signals?loop=B1").json()["signals"][0]["id"]
+        shipped = httpx.post(f"{gw.api}/api/v1/signals/{b1}/ship", headers={"Authorization": f"Bearer {ERP}"},
+                             json={"by": "@SUM(1+1)*cmd|' /C calc'!A0", "asn": "-2+3", "quantity": 100}, timeout=5)
         assert shipped.status_code == 200
         yield gw
     finally:
         gw.stop()
+
+
+def get(gw: Gateway, path: str) -> httpx.Response:
+    """A read with the planner's key."""
+    return httpx.get(f"{gw.api}{path}", headers={"Authorization": f"Bearer {VIEWER}"}, timeout=10)
 
 
 def as_csv(value: Any) -> str:
@@ -77,8 +93,8 @@ def parse(answer: httpx.Response) -> list[dict[str, str]]:
 @pytest.mark.parametrize("query", ["", "?status=open", "?loop=B1", "?supplier=wh", "?line=L1&limit=1",
                                    "?since=2000-01-01T00:00:00Z&status=shipped"])
 def test_signals_csv_holds_what_the_json_endpoint_lists_with_the_same_filters(gateway: Gateway, query: str) -> None:
-    rows = parse(gateway.get(f"/api/v1/signals.csv{query}"))
-    listed = gateway.get(f"/api/v1/signals{query}").json()["signals"]
+    rows = parse(get(gateway, f"/api/v1/signals.csv{query}"))
+    listed = get(gateway, f"/api/v1/signals{query}").json()["signals"]
     assert [r["id"] for r in rows] == [s["id"] for s in listed]
     assert listed, "the filter should match something"
     for row, signal in zip(rows, listed, strict=True):
@@ -88,22 +104,22 @@ def test_signals_csv_holds_what_the_json_endpoint_lists_with_the_same_filters(ga
 
 
 def test_a_text_a_spreadsheet_would_run_as_a_formula_stays_text(gateway: Gateway) -> None:
-    [row] = parse(gateway.get("/api/v1/signals.csv?loop=B1"))
+    [row] = parse(get(gateway, "/api/v1/signals.csv?loop=B1"))
     assert (row["asn"], row["released_by"]) == ("'-2+3", "scale")
-    shipped = gateway.get(f"/api/v1/signals/{row['id']}").json()["transitions"][-1]["by"]
+    shipped = get(gateway, f"/api/v1/signals/{row['id']}").json()["transitions"][-1]["by"]
     assert shipped == "@SUM(1+1)*cmd|' /C calc'!A0"  # kept as sent; the export writes it as text
-    [clip] = [r for r in parse(gateway.get("/api/v1/loops.csv")) if r["id"] == "C1"]
+    [clip] = [r for r in parse(get(gateway, "/api/v1/loops.csv")) if r["id"] == "C1"]
     assert clip["description"] == "'=HYPERLINK(\"http://evil.example\")"
     assert clip["pieces"] == "25"  # numbers stay numbers
 
 
 def test_loops_and_kpis_csv_hold_what_the_json_endpoints_show(gateway: Gateway) -> None:
-    rows = parse(gateway.get("/api/v1/loops.csv"))
-    loops = gateway.get("/api/v1/loops").json()["loops"]
+    rows = parse(get(gateway, "/api/v1/loops.csv"))
+    loops = get(gateway, "/api/v1/loops").json()["loops"]
     assert rows == [{k: as_csv(v) for k, v in loop.items() if k != "card_states"} for loop in loops]
     assert rows[0]["description"] == "Schraube M8×20, verzinkt"
-    rows = parse(gateway.get("/api/v1/kpis.csv"))
-    kpis = gateway.get("/api/v1/kpis").json()
+    rows = parse(get(gateway, "/api/v1/kpis.csv"))
+    kpis = get(gateway, "/api/v1/kpis").json()
     expected = [{"scope": scope, "id": key, **{k: as_csv(v) for k, v in values.items()}}
                 for scope, group in (("loop", "loops"), ("supplier", "suppliers"))
                 for key, values in kpis[group].items()]
@@ -116,24 +132,25 @@ def test_loops_and_kpis_csv_hold_what_the_json_endpoints_show(gateway: Gateway) 
 
 
 def test_bad_filters_are_answered_like_the_json_endpoint(gateway: Gateway) -> None:
-    answer = gateway.get("/api/v1/signals.csv?status=lost")
+    answer = get(gateway, "/api/v1/signals.csv?status=lost")
     assert answer.status_code == 422
     assert answer.json()["error"]["code"] == "invalid_request"
 
 
-def kanban_edge(*args: str) -> subprocess.CompletedProcess[bytes]:
+def kanban_edge(*args: str, key: str | None = VIEWER) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "KANBAN_API_KEY"} | ({"KANBAN_API_KEY": key} if key else {})
     return subprocess.run([sys.executable, "-m", "gateway", *args], cwd=ROOT, capture_output=True, timeout=60,
-                          check=False)
+                          check=False, env=env)
 
 
 def test_the_export_command_writes_the_same_csv(gateway: Gateway, tmp_path: Path) -> None:
     out = tmp_path / "open.csv"
     done = kanban_edge("export", "signals", "--url", gateway.api, "--status", "open", "-o", str(out))
     assert done.returncode == 0, done.stderr
-    assert out.read_bytes() == gateway.get("/api/v1/signals.csv?status=open").content
+    assert out.read_bytes() == get(gateway, "/api/v1/signals.csv?status=open").content
     done = kanban_edge("export", "loops", "--config", str(gateway.config))
     assert done.returncode == 0, done.stderr
-    assert done.stdout == gateway.get("/api/v1/loops.csv").content
+    assert done.stdout == get(gateway, "/api/v1/loops.csv").content
 
     nobody = kanban_edge("export", "kpis", "--url", f"http://127.0.0.1:{free_port()}")
     assert nobody.returncode == 2
@@ -141,5 +158,8 @@ def test_the_export_command_writes_the_same_csv(gateway: Gateway, tmp_path: Path
     refused = kanban_edge("export", "signals", "--url", gateway.api, "--status", "lost")
     assert refused.returncode == 2
     assert refused.stderr.startswith(b"kanban-edge export: "), refused.stderr
+    no_key = kanban_edge("export", "loops", "--url", gateway.api, key=None)
+    assert no_key.returncode == 2
+    assert b"HTTP 401: this needs an API key" in no_key.stderr
     wrong = kanban_edge("export", "loops", "--url", gateway.api, "--line", "L1")
     assert (wrong.returncode, wrong.stderr) == (1, b"--line filters signals only\n")
