@@ -96,6 +96,7 @@ def test_a_released_signal_becomes_a_submitted_material_request_and_its_cancel_c
     [document] = signal["documents"]
     assert (document["target"], document["document_id"], document["cancelled_at"]) == (
         "erpnext", "MAT-MR-2026-00001", None)
+    assert "M8X20 · card 1 · <span class=\"age\"></span> · MAT-MR-2026-00001</li>" in plant.gateway.get("/andon").text
 
     answer = httpx.post(f"{plant.gateway.api}/api/v1/signals/{signal['id']}/cancel", json={}, timeout=5)
     assert answer.status_code == 200
