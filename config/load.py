@@ -19,6 +19,7 @@ from config.checks import cross_check, entries_of, valid_entries
 from config.plant import PlantConfig
 from config.rfid import rfid_problems
 from config.sparkplug import sparkplug_problems
+from config.targets import target_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,11 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
         points = {f"{plc.id}/{p.name}": None if plc.polled else plc.offline_after for plc in config.plcs
                   for p in plc.points}
         problems += sparkplug_problems(config.sparkplug, stale_after, points)
+    if config.targets:
+        problems += target_problems(
+            config.targets, site=config.site, bins=config.bins, items=config.items_by_sku,
+            suppliers={s.id: s for s in config.suppliers},
+        )
     return config, problems
 
 

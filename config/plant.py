@@ -13,6 +13,7 @@ from config.loops import Bin, Item, Supplier
 from config.rfid import RfidConfig
 from config.service import ApiConfig, IngestConfig, MqttConfig, StorageConfig
 from config.sparkplug import SparkplugConfig
+from config.targets import TargetConfig
 from rules.scale_bin import BinSpec
 
 
@@ -36,6 +37,7 @@ class PlantConfig(Section):
     edge: EdgeConfig = EdgeConfig()
     scales: list[ScaleDevice] = []
     sparkplug: SparkplugConfig = SparkplugConfig()
+    targets: list[TargetConfig] = []  # ERPs and other HTTP APIs (docs/ERP.md)
 
     @property
     def prefix(self) -> str:

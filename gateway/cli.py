@@ -1,4 +1,4 @@
-"""The `kanban-edge` command: run, check-config, edge, simulate, demo, init, backup."""
+"""The `kanban-edge` command: run, check-config, edge, simulate, demo, init, backup, export."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=getattr(logging, args.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error", "asyncua"):
+    for chatty in ("gmqtt", "amqtt", "transitions", "uvicorn.error", "asyncua", "httpx"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     # asyncua logs a lost server as an error with a traceback; the OPC UA poller reports it as the PLC offline.
     logging.getLogger("asyncua.client.ua_session").setLevel(logging.CRITICAL)
@@ -74,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("--config", "-c", type=Path, required=True, help="plant file (YAML)")
     backup.add_argument("directory", type=Path, help="where the copies go (created; existing copies are replaced)")
     backup.set_defaults(handler=_cmd_backup)
+    export = sub.add_parser(
+        "export", help="write a running service's signals, loops or KPIs as CSV (an API key: $KANBAN_API_KEY)")
+    export.add_argument("what", choices=["signals", "loops", "kpis"])
+    where = export.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", "-c", type=Path, help="plant file: the service's API address is read from it")
+    where.add_argument("--url", help="the service's API, e.g. http://127.0.0.1:8080")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    for name in ("status", "supplier", "line", "loop", "since", "limit"):
+        export.add_argument(f"--{name}", help=f"signals only: as ?{name}= of GET /api/v1/signals")
+    export.set_defaults(handler=_cmd_export)
     return parser
 
 
@@ -220,6 +231,32 @@ def _cmd_backup(args: argparse.Namespace) -> int:
             print(f"{source} -> {copy}")
     except BackupError as exc:
         print(f"backup failed: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from gateway.export import KEY_VARIABLE, SIGNAL_FILTERS, ExportError, api_url, export_csv
+
+    params = {name: str(value) for name in SIGNAL_FILTERS if (value := getattr(args, name)) is not None}
+    if params and args.what != "signals":
+        print(f"--{next(iter(params))} filters signals only", file=sys.stderr)
+        return EXIT_CONFIG
+    base_url = args.url
+    if base_url is None:
+        config = _load(args.config)
+        if config is None:
+            return EXIT_CONFIG
+        base_url = api_url(config.api)
+    key = os.environ.get(KEY_VARIABLE) or None
+    try:
+        if args.output is None:
+            export_csv(base_url=base_url, what=args.what, params=params, out=sys.stdout.buffer, api_key=key)
+        else:
+            with args.output.open("wb") as out:
+                export_csv(base_url=base_url, what=args.what, params=params, out=out, api_key=key)
+    except (ExportError, OSError) as exc:
+        print(f"kanban-edge export: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
     return 0
 

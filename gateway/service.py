@@ -25,6 +25,7 @@ from gateway.floor.analytics import LoopAnalytics
 from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.floor.backflush_feed import BackflushFeed
 from gateway.floor.card_actions import CardActions
+from gateway.floor.documents import SignalDocuments
 from gateway.floor.shop_floor import ShopFloor
 from gateway.ingest.rejections import Rejections
 from gateway.ingest.rfid import RfidIngest
@@ -113,9 +114,10 @@ class Service:
         self.rejections = Rejections(
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
+        self.documents = SignalDocuments(store=self.store, committer=self.committer, clock=clock)
         self.connectors = Connectors(
             config=config, loops=self.specs, event_log=self.store, engine=self.engine,
-            rejections=self.rejections.counts, clock=clock,
+            rejections=self.rejections.counts, clock=clock, documents=self.documents,
         )
         self.scales = ScaleIngest(
             engine=self.engine, site=config.site, committer=self.committer,

@@ -44,6 +44,7 @@ class Call:
     released_at: str
     urgent: bool
     stockout: bool
+    documents: list[str] = field(default_factory=list)  # what delivery targets made of it in ERPs (docs/ERP.md)
 
 
 @dataclass(slots=True)
@@ -90,7 +91,8 @@ def board(service: Service, line: str | None) -> dict[str, Any]:
     for row in service.store.signals(SignalQuery(status="open", line=line, limit=MAX_CALLS)):
         if (called := tiles.get((row["line"], row["station"]))) is not None:
             called.calls.append(Call(row["id"], row["bin_id"], row["sku"], row["card"], row["status"],
-                                   iso(row["released_at"]) or "", bool(row["urgent"]), bool(row["stockout"])))
+                                   iso(row["released_at"]) or "", bool(row["urgent"]), bool(row["stockout"]),
+                                   [doc["document_id"] for doc in row["documents"] if doc["cancelled_at"] is None]))
     plant_alarms = _place_alarms(service, tiles)
     lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (tile_line, _), tile in sorted(tiles.items()):
@@ -195,7 +197,8 @@ def _summary(calls: list[dict[str, Any]]) -> str:
 def _call_html(call: dict[str, Any]) -> str:
     flags = " urgent" * call["urgent"] + " stockout" * call["stockout"]
     return (f'<li class="call{flags}" data-signal="{escape(call["signal_id"])}" data-since="{call["released_at"]}">'
-            f'{escape(call["sku"])} · card {call["card"]} · <span class="age"></span></li>')
+            f'{escape(call["sku"])} · card {call["card"]} · <span class="age"></span>'
+            f'{"".join(f" · {escape(doc)}" for doc in call["documents"])}</li>')
 
 
 def _alarm_html(alarm: dict[str, Any]) -> str:

@@ -15,7 +15,20 @@ from fastapi_offline import FastAPIOffline
 from gateway.api import errors
 from gateway.api.auth import WRITES, permission_of
 from gateway.api.middleware import BodyLimit, FaultGuard, JsonWrites
-from gateway.api.routes import alarms, andon, bins, deliveries, events, health, history, loops, signals, stations
+from gateway.api.routes import (
+    alarms,
+    andon,
+    bins,
+    deliveries,
+    events,
+    exports,
+    health,
+    history,
+    loops,
+    signals,
+    stations,
+    targets,
+)
 
 if TYPE_CHECKING:
     from gateway.service import Service
@@ -23,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTERS = tuple(m.router for m in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events))
+ROUTERS = tuple(m.router for m in (bins, loops, history, signals, stations, alarms, andon, health, deliveries, events,
+                                   exports, targets))
 """Every route of the API, by resource (gateway/api/routes/)."""
 
 

@@ -37,6 +37,15 @@ class TransitionOut(BaseModel):
     detail: dict[str, Any]
 
 
+class DocumentOut(BaseModel):
+    """A document a delivery target made for the signal in its system (docs/ERP.md)."""
+
+    target: str
+    document_id: str
+    created_at: str
+    cancelled_at: str | None
+
+
 class SignalOut(BaseModel):
     """A kanban pull signal: one card released for one container, and where it stands."""
 
@@ -63,6 +72,7 @@ class SignalOut(BaseModel):
     pieces_at_close: int | None
     close_reason: str | None
     transitions: list[TransitionOut]
+    documents: list[DocumentOut]  # made by delivery targets: an ERPNext Material Request, an Odoo order, ...
 
 
 class SignalList(BaseModel):

@@ -27,6 +27,7 @@ from gateway.log_limit import LogThrottle, traceback_excerpt
 from gateway.mqtt.link import Ack
 from gateway.state.cards import IdempotentAnswer
 from gateway.state.consumption import SampleRow
+from gateway.state.documents import DocumentChange
 from gateway.state.store import Batch, EventPrune, Store, StoreError
 from rules.events import Event
 from rules.floor import FloorChange
@@ -113,6 +114,10 @@ class Committer:
         """Add consumption samples (and, when given, the time before which history is deleted) to the next
         transaction."""
         self._stage(_add_samples, rows, keep_after)
+
+    def stage_document(self, change: DocumentChange) -> None:
+        """Record a document a delivery target made or cancelled in the next transaction."""
+        self._stage(_add_document, change)
 
     def stage_event_prune(self, prune: EventPrune) -> None:
         """Delete old events from the log in the next transaction."""
@@ -267,6 +272,10 @@ def _add_samples(batch: Batch, rows: list[SampleRow], keep_after: float | None) 
     batch.samples.extend(rows)
     if keep_after is not None:
         batch.keep_samples_after = keep_after
+
+
+def _add_document(batch: Batch, change: DocumentChange) -> None:
+    batch.documents.append(change)
 
 
 def _add_prune(batch: Batch, prune: EventPrune) -> None:

@@ -45,6 +45,8 @@ PLANT: dict[str, Any] = {
                  {"id": "S2", "line": "L1", "in_counters": ["P1/good"], "wip_limit": 100}],
     "rfid": {"readers": [{"id": "post", "role": "kanban_post"}, {"id": "dock", "role": "receiving"}],
              "tags": [{"epc": "E28011606000020A1B2C3D01", "loop": "W1", "card": 1}]},
+    "targets": [{"id": "erp", "retry_initial_s": 60,
+                 "create": {"url": "http://127.0.0.1:9/{{ sku }}", "document_id": "response.id"}}],
 }
 
 

@@ -104,6 +104,7 @@ WRITES: dict[str, tuple[list[str], list[str]]] = {
     "/api/v1/stations/{}/wip": (["S1", "S2"], ["wip"]),
     "/api/v1/alarms/{}/acknowledge": (["1"], []),
     "/api/v1/deliveries/{}/retry": (["1", "2"], []),
+    "/api/v1/targets/{}/updates": (["erp"], ["document_id", "action", "quantity", "asn"]),
 }
 
 
@@ -147,7 +148,8 @@ def test_no_write_request_gets_a_5xx_or_is_accepted_and_then_cannot_be_stored(
 
 READS = ["/api/v1/signals?status={}&limit={}", "/api/v1/signals?since={}&cursor={}", "/api/v1/alarms?limit={}&x={}",
          "/api/v1/bins/{}/history?every={}", "/api/v1/loops/{}/analytics?x={}",
-         "/api/v1/deliveries?limit={}&supplier={}", "/api/v1/bins/{}?x={}"]
+         "/api/v1/deliveries?limit={}&supplier={}", "/api/v1/bins/{}?x={}", "/api/v1/signals.csv?status={}&limit={}",
+         "/api/v1/signals.csv?since={}&loop={}", "/api/v1/deliveries?target={}&limit={}"]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

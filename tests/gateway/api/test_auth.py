@@ -30,11 +30,11 @@ WRITE_ROUTES = {
     "/api/v1/stations/{station_id}/wip": "floor", "/api/v1/alarms/{alarm_id}/acknowledge": "floor",
     "/api/v1/signals/{signal_id}/acknowledge": "signals", "/api/v1/signals/{signal_id}/ship": "signals",
     "/api/v1/signals/{signal_id}/receive": "signals", "/api/v1/signals/{signal_id}/cancel": "signals",
-    "/api/v1/deliveries/{delivery_id}/retry": "deliveries",
+    "/api/v1/deliveries/{delivery_id}/retry": "deliveries", "/api/v1/targets/{target_id}/updates": "signals",
 }
 # A real id for every path parameter, so that an allowed call never fails for want of one.
 PATH_VALUES = {"bin_id": "B1", "loop_id": "B1", "signal_id": "B1-1", "station_id": "S1", "alarm_id": "1",
-               "delivery_id": "1", "line": "L1"}
+               "delivery_id": "1", "line": "L1", "target_id": "erp"}
 
 
 def plant(**api: Any) -> dict[str, Any]:
