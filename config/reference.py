@@ -75,6 +75,13 @@ def _leaf(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _shown(field: FieldInfo) -> str:
+    """The type of a field as the reference names it: its own words (`shown_as`) where the model has them."""
+    extra = field.json_schema_extra
+    shown = extra.get("shown_as") if isinstance(extra, dict) else None
+    return str(shown) if shown else _type(field.annotation)
+
+
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
@@ -134,7 +141,7 @@ def reference() -> str:
         title = ", ".join(f"`{p}`" for p in where) if where != [""] else "the top level"
         doc = " ".join((section.__doc__ or "").split())
         out += ["", f"### {title}", "", doc, "", "| key | type | default | bounds |", "|---|---|---|---|"]
-        out += [f"| `{name}` | {_type(field.annotation)} | {_default(field)} | {_bounds(field)} |"
+        out += [f"| `{name}` | {_shown(field)} | {_default(field)} | {_bounds(field)} |"
                 for name, field in _fields(section).items()]
     out += ["", END]
     return "\n".join(out)

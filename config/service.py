@@ -104,7 +104,10 @@ class ApiKey(Section):
 
     name: Ident
     role: Role
-    key: Annotated[bytes, BeforeValidator(_digest)] = Field(repr=False)  # its SHA-256: the key is not kept
+    # Its SHA-256: the key itself is not kept.
+    key: Annotated[bytes, BeforeValidator(_digest)] = Field(
+        repr=False, json_schema_extra={"shown_as": f"secret (use ${{VAR}}), {MIN_KEY_CHARS}+ characters"}
+    )
 
 
 class ApiTls(Section):

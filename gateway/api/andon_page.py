@@ -181,8 +181,9 @@ def _tile_html(tile: dict[str, Any]) -> str:
     stockout, chars = "true" if tile["stockout"] else "false", max(4, len(tile["station"]))
     return (f'<article class="tile {tile["colour"]}" data-key="{escape(key)}" data-limit="{tile["wip_limit"] or ""}"'
             f' data-stockout="{stockout}" style="--chars:{chars}">'
-            f'<div class="name">{escape(tile["station"])}</div>'
+            f'<div class="top"><div class="name">{escape(tile["station"])}</div>'
             f'<div class="head"><span class="word">{_WORD[tile["colour"]]}</span>{_summary(tile["calls"])}{wip}</div>'
+            '</div>'
             f'<div class="marks">{marks}</div><ul class="calls">{calls}</ul><ul class="alarms">{alarms}</ul></article>')
 
 

@@ -171,7 +171,9 @@
       // What decides readability: how large the longest station name can be, sized as andon.css sizes it
       // (40 % of the tile's height, or what its width holds), the tile less its gaps, padding and border.
       const inner = (extent, n) => (extent - (n - 1) * gap) / n - frame;
-      const size = Math.min(0.4 * inner(height, rows), inner(width, cols) / (chars * 0.72));
+      const w = inner(width, cols), h = inner(height, rows);
+      const size = w / h >= 2.5  // a wide tile puts the name beside the rest (andon.css)
+        ? Math.min(0.62 * h, (0.58 * w) / (chars * 0.72)) : Math.min(0.4 * h, w / (chars * 0.72));
       if (size > best.size) best = { size, cols };
     }
     lines.forEach((line, i) => {
