@@ -452,7 +452,8 @@ def test_field_error_does_not_hide_cross_check_errors_of_the_same_bin(tmp_path: 
 
 @pytest.mark.parametrize("plant", sorted((Path(__file__).resolve().parents[2] / "config").glob("*.yaml")), ids=str)
 def test_every_shipped_plant_file_is_valid(plant: Path) -> None:
-    secrets = {"KANBAN_MQTT_PASSWORD": "from-the-environment", "KANBAN_INFLUX_TOKEN": "from-the-environment"}
+    secrets = {"KANBAN_MQTT_PASSWORD": "from-the-environment", "KANBAN_INFLUX_TOKEN": "from-the-environment",
+               "KANBAN_KEY_ADMIN": "a" * 24, "KANBAN_KEY_VIEWER": "v" * 24, "KANBAN_KEY_DISPLAY": "d" * 24}
     assert load_config(plant, env=secrets).bins
 
 

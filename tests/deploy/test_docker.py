@@ -55,6 +55,8 @@ def test_every_secret_compose_needs_is_listed_in_the_env_example_and_none_has_a_
 def test_the_docker_plant_passes_check_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KANBAN_MQTT_PASSWORD", "from-docker-env")
     monkeypatch.setenv("KANBAN_INFLUX_TOKEN", "from-docker-env")
+    for role in ("ADMIN", "VIEWER", "DISPLAY"):
+        monkeypatch.setenv(f"KANBAN_KEY_{role}", f"{role.lower()}-key-from-docker-env")
     assert main(["check-config", str(ROOT / "config" / "docker-plant.yaml")]) == 0
 
 
