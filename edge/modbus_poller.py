@@ -21,8 +21,7 @@ from pymodbus.exceptions import ModbusException
 
 from config.floor import LIGHT_CODES, Plc, Point, StackLight
 from edge.adapter import Publish, stop_if_cancelled
-from edge.mqtt_link import backoff_s
-from edge.plc_output import PlcOutput, StackLights
+from edge.plc_poller import DeviceError, PlcPoller
 from edge.read_plan import ReadRequest, plan_reads
 from edge.register_codec import CodecError, decode
 
@@ -32,10 +31,6 @@ ModbusClient = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 _MAP_ERRORS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
 """Exception codes that mean the register map is wrong; any other code means the device is in trouble."""
-
-
-class DeviceError(Exception):
-    """The PLC cannot be reached or does not answer."""
 
 
 class RegisterMapError(Exception):
@@ -54,50 +49,22 @@ def modbus_client(plc: Plc) -> ModbusClient:
     return AsyncModbusTcpClient(plc.host, port=plc.port, timeout=plc.timeout_s, retries=0, reconnect_delay=0)
 
 
-class PlcPoller:
-    """Owns one PLC's connection: connect, poll, publish by exception, reconnect with backoff."""
+class ModbusPoller(PlcPoller[ModbusClient]):
+    """One PLC over Modbus TCP or RTU: poll its register map, publish by exception, write its stack lights."""
 
     def __init__(
         self, *, plc: Plc, prefix: str, clock: Callable[[], float] = time.time, reconnect_max_s: float = 30.0
     ) -> None:
-        self.plc = plc
-        self.name = f"modbus[{plc.id}]"
-        self._out = PlcOutput(plc=plc, prefix=prefix, where=self._where(), clock=clock)
-        self._reconnect_max_s = reconnect_max_s
-        self._polled = False  # whether the current session read the PLC at least once
-        self._lights = StackLights(plc)
+        super().__init__(plc=plc, kind="modbus", where=_where(plc), prefix=prefix, clock=clock,
+                         reconnect_max_s=reconnect_max_s)
 
-    @property
-    def stations(self) -> set[str]:
-        """The stations (`<line>/<station>`) whose stack lights this PLC drives."""
-        return self._lights.stations
+    def _open(self) -> ModbusClient:
+        return modbus_client(self.plc)
 
-    def light(self, station: str, colour: str) -> None:
-        """Show `colour` on the station's stack light (written on the next poll)."""
-        self._lights.want(station, colour)
-
-    async def run(self, publish: Publish) -> None:
-        """Poll until cancelled."""
-        attempt = 0
-        try:
-            while True:
-                stop_if_cancelled()
-                client = modbus_client(self.plc)
-                try:
-                    await self._session(client, publish)
-                except DeviceError as exc:
-                    self._out.report(publish, online=False, error=str(exc))
-                    attempt = 0 if self._polled else attempt + 1
-                finally:
-                    client.close()
-                await asyncio.sleep(backoff_s(attempt, min(self._reconnect_max_s, self.plc.heartbeat_s)))
-        finally:
-            self._out.close()
+    async def _close(self, client: ModbusClient) -> None:
+        client.close()
 
     async def _session(self, client: ModbusClient, publish: Publish) -> None:
-        self._polled = False
-        self._out.refused.clear()
-        self._lights.forget_written()
         if not await client.connect():
             raise DeviceError(f"cannot connect to {self._where()}")
         plan = plan_reads(self.plc.points)
@@ -107,7 +74,7 @@ class PlcPoller:
             started = loop.time()
             plan = await self._poll(client, plan, publish)
             await self._write_lights(client)
-            self._polled = True
+            self._answered = True
             self._out.report(publish, online=True)
             await asyncio.sleep(max(0.0, started + self.plc.poll_interval_s - loop.time()))
 
@@ -194,6 +161,11 @@ class PlcPoller:
         return number * point.scale + point.offset
 
     def _where(self) -> str:
-        if self.plc.serial is not None:
-            return f"{self.plc.serial.port} device {self.plc.device_id}"
-        return f"{self.plc.host}:{self.plc.port} device {self.plc.device_id}"
+        return _where(self.plc)
+
+
+def _where(plc: Plc) -> str:
+    """The PLC's address, for messages."""
+    if plc.serial is not None:
+        return f"{plc.serial.port} device {plc.device_id}"
+    return f"{plc.host}:{plc.port} device {plc.device_id}"

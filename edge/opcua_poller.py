@@ -33,8 +33,7 @@ from cryptography import x509
 from config.floor import LIGHT_CODES, Plc, Point, PointType, StackLight
 from config.opcua import OpcUaConfig
 from edge.adapter import Publish, stop_if_cancelled
-from edge.mqtt_link import backoff_s
-from edge.plc_output import PlcOutput, StackLights
+from edge.plc_poller import DeviceError, PlcPoller
 from rules.counters import width_max
 
 log = logging.getLogger(__name__)
@@ -66,10 +65,6 @@ _ERRORS = (OSError, TimeoutError, UaError)
 """What asyncua raises when the server is gone, does not answer, or refuses a whole request."""
 
 
-class DeviceError(Exception):
-    """The OPC UA server cannot be reached, refuses the session, or stops answering."""
-
-
 class ValueRefused(Exception):
     """A node's value is not one the point's type holds."""
 
@@ -94,50 +89,22 @@ def reading(point: Point, value: Any) -> bool | int | float:
     return number * point.scale + point.offset
 
 
-class OpcUaPoller:
-    """Owns one OPC UA PLC's session: connect, subscribe, publish, write lights, reconnect with backoff."""
+class OpcUaPoller(PlcPoller[Client]):
+    """One PLC over OPC UA: subscribe to its points, publish what changes, write its stack lights."""
 
     def __init__(
         self, *, plc: Plc, prefix: str, clock: Callable[[], float] = time.time, reconnect_max_s: float = 30.0
     ) -> None:
         assert plc.opcua is not None
-        self.plc = plc
-        self.name = f"opcua[{plc.id}]"
+        super().__init__(plc=plc, kind="opcua", where=plc.opcua.endpoint, prefix=prefix, clock=clock,
+                         reconnect_max_s=reconnect_max_s)
         self._opcua: OpcUaConfig = plc.opcua
-        self._out = PlcOutput(plc=plc, prefix=prefix, where=plc.opcua.endpoint, clock=clock)
-        self._lights = StackLights(plc)
-        self._reconnect_max_s = reconnect_max_s
         self._points = {ua.NodeId.from_string(p.node): p for p in plc.points if p.node is not None}
         self._light_types: dict[str, ua.VariantType] = {}  # colour-code node → its integer type, this session
-        self._read = False  # whether the current session got the server's answer to its points
         self._connected = False  # whether a session is open, to be closed
 
-    @property
-    def stations(self) -> set[str]:
-        """The stations (`<line>/<station>`) whose stack lights this PLC drives."""
-        return self._lights.stations
-
-    def light(self, station: str, colour: str) -> None:
-        """Show `colour` on the station's stack light (written within `poll_interval_s`)."""
-        self._lights.want(station, colour)
-
-    async def run(self, publish: Publish) -> None:
-        """Read the PLC until cancelled."""
-        attempt = 0
-        try:
-            while True:
-                stop_if_cancelled()
-                client = self._client()
-                try:
-                    await self._session(client, publish)
-                except DeviceError as exc:
-                    self._out.report(publish, online=False, error=str(exc))
-                    attempt = 0 if self._read else attempt + 1
-                finally:
-                    await self._close(client)
-                await asyncio.sleep(backoff_s(attempt, min(self._reconnect_max_s, self.plc.heartbeat_s)))
-        finally:
-            self._out.close()
+    def _open(self) -> Client:
+        return self._client()
 
     def _client(self) -> Client:
         """A client whose every request, and its check that the server still answers (every `timeout_s`), waits at
@@ -148,9 +115,6 @@ class OpcUaPoller:
         return client
 
     async def _session(self, client: Client, publish: Publish) -> None:
-        self._read = False
-        self._out.refused.clear()
-        self._lights.forget_written()
         lost = asyncio.Event()
 
         async def on_lost(exc: Exception) -> None:
@@ -165,7 +129,7 @@ class OpcUaPoller:
             if polled:
                 await self._poll(client, nodes, publish)
             await self._write_lights(client)
-            self._read = True
+            self._answered = True
             self._out.refresh(publish, self.plc.points)
             self._out.report(publish, online=True)
             with contextlib.suppress(TimeoutError):

@@ -19,7 +19,7 @@ from edge.adapter import DeviceAdapter, Publish
 from edge.mqtt_link import MqttLink
 
 if TYPE_CHECKING:
-    from edge.modbus_poller import PlcPoller
+    from edge.modbus_poller import ModbusPoller
     from edge.opcua_poller import OpcUaPoller
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 class Adapters:
     """The plant file's device adapters: PLC pollers (which also drive stack lights) and scale devices."""
 
-    plcs: list[PlcPoller | OpcUaPoller] = field(default_factory=list)
+    plcs: list[ModbusPoller | OpcUaPoller] = field(default_factory=list)
     scales: list[DeviceAdapter] = field(default_factory=list)
 
     def all(self) -> list[DeviceAdapter]:
@@ -47,9 +47,9 @@ def adapters(config: PlantConfig, own_topic: Callable[[str], str | None]) -> Ada
     cap = config.mqtt.reconnect_max_s
     found = Adapters()
     if modbus := [plc for plc in config.plcs if plc.polled and plc.opcua is None]:
-        from edge.modbus_poller import PlcPoller
+        from edge.modbus_poller import ModbusPoller
 
-        found.plcs.extend(PlcPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in modbus)
+        found.plcs.extend(ModbusPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in modbus)
     if opcua := [plc for plc in config.plcs if plc.opcua is not None]:
         from edge.opcua_poller import OpcUaPoller
 
@@ -71,7 +71,7 @@ def start_adapters(
     return [tasks.create_task(a.run(publish), name=a.name) for a in running]
 
 
-def show_colour(plcs: Iterable[PlcPoller | OpcUaPoller], station: str, colour: str) -> None:
+def show_colour(plcs: Iterable[ModbusPoller | OpcUaPoller], station: str, colour: str) -> None:
     """Hand a station's Andon colour to the poller whose PLC drives its stack light."""
     for plc in plcs:
         plc.light(station, colour)
