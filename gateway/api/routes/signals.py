@@ -12,14 +12,11 @@ from fastapi import APIRouter, Header, Query
 
 from gateway.api.auth import Caller
 from gateway.api.deps import READ, ServiceDep, SignalsCaller
-from gateway.api.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
+from gateway.api.errors import InvalidRequestError, NotFoundError
 from gateway.api.models import ActionIn, ErrorOut, ShipIn, SignalList, SignalOut
 from gateway.api.views import signal_out
 from gateway.floor.card_actions import (
     ActionRequest,
-    KeyReusedError,
-    SignalNotFoundError,
-    TransitionRefusedError,
 )
 from gateway.state.cards import SignalQuery
 from rules.cards import Action, SignalStatus
@@ -108,14 +105,7 @@ async def _act(
         signal_id=signal_id, action=action, by=body.by or caller.name or "api", idempotency_key=key,
         quantity=shipping.quantity if shipping else None, asn=shipping.asn if shipping else None,
     )
-    try:
-        row = await service.card_actions.apply(req)
-    except SignalNotFoundError as exc:
-        raise NotFoundError(str(exc)) from exc
-    except TransitionRefusedError as exc:
-        raise IllegalTransitionError(str(exc)) from exc
-    except KeyReusedError as exc:
-        raise InvalidRequestError(str(exc)) from exc
+    row = await service.card_actions.apply(req)  # a refusal answers 404, 409 or 422 (gateway/api/errors.py)
     return signal_out(row)
 
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import ServiceDep, SignalsCaller
-from gateway.api.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
+from gateway.api.errors import NotFoundError
 from gateway.api.models import ErrorOut, SignalOut
 from gateway.api.views import signal_out
-from gateway.floor.card_actions import ActionRequest, KeyReusedError, SignalNotFoundError, TransitionRefusedError
+from gateway.floor.card_actions import ActionRequest
 from rules.cards import Action
 from rules.limits import MAX_COUNT
 
@@ -49,14 +49,7 @@ async def document_update(
         signal_id=signal_id, action=body.action, by=target_id, idempotency_key=key,
         quantity=body.quantity if shipping else None, asn=body.asn if shipping else None,
     )
-    try:
-        row = await service.card_actions.apply(req)
-    except SignalNotFoundError as exc:
-        raise NotFoundError(str(exc)) from exc
-    except TransitionRefusedError as exc:
-        raise IllegalTransitionError(str(exc)) from exc
-    except KeyReusedError as exc:
-        raise InvalidRequestError(str(exc)) from exc
+    row = await service.card_actions.apply(req)  # a refusal answers 404, 409 or 422 (gateway/api/errors.py)
     if body.action == "cancel":
         await service.documents.record(signal_id=signal_id, target=target_id, document_id=body.document_id,
                                        cancelled=True)
