@@ -28,7 +28,7 @@ test: $(VENV)/.installed system-deps lint typecheck
 	$(BIN)/pytest
 
 demo: $(VENV)/.installed
-	$(BIN)/kanban-edge demo --config config/example-plant.yaml
+	$(BIN)/kanban-edge demo
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

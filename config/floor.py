@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from config.base import Ident, Path_, Section
+from config.opcua import NodeId, OpcUaConfig
 from rules.backflush import Consumption
 from rules.counters import CounterSpec, width_max
 from rules.floor import PlcSpec
@@ -61,11 +62,13 @@ class CounterConfig(Section):
 
 
 class Point(Section):
-    """One value read from a PLC. `address` is zero-based: holding register 40001 is address 0."""
+    """One value read from a PLC: a Modbus register or bit at `address` (zero-based: holding register 40001 is
+    address 0), or an OPC UA `node`."""
 
     name: Ident
     table: Table = "holding"
-    address: int = Field(ge=0, le=65535)
+    address: int | None = Field(default=None, ge=0, le=65535)
+    node: NodeId | None = None
     type: PointType = "uint16"
     order: WordOrder = "ABCD"
     scale: float = 1.0
@@ -74,11 +77,16 @@ class Point(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> Point:
-        bits = self.table in ("coil", "discrete")
-        if bits != (self.type == "bool"):
-            raise ValueError(f"a {self.table} point must have type {'bool' if bits else 'a number type'}")
-        if self.address + REGISTERS[self.type] > 65536:
-            raise ValueError(f"a {self.type} at address {self.address} runs past the last register 65535")
+        if self.node is not None:
+            modbus = sorted({"table", "address", "order"} & self.model_fields_set)
+            if modbus:
+                raise ValueError(f"an OPC UA point (node) has no Modbus {', '.join(modbus)}")
+        elif self.address is not None:  # none at all: a point its PLC publishes itself (MQTT, Sparkplug B)
+            bits = self.table in ("coil", "discrete")
+            if bits != (self.type == "bool"):
+                raise ValueError(f"a {self.table} point must have type {'bool' if bits else 'a number type'}")
+            if self.address + REGISTERS[self.type] > 65536:
+                raise ValueError(f"a {self.type} at address {self.address} runs past the last register 65535")
         if self.name == STATUS_POINT:
             raise ValueError(f"point name {STATUS_POINT!r} is reserved for the PLC's status topic")
         if self.counter is not None:
@@ -90,6 +98,12 @@ class Point(Section):
             if top is not None and top > width_max(self.type):
                 raise ValueError(f"counter.max_value {top} does not fit in {self.type}")
         return self
+
+    @property
+    def modbus_address(self) -> int:
+        """The Modbus address of a point of a Modbus PLC (which `Plc` checks every point has)."""
+        assert self.address is not None
+        return self.address
 
     def domain(self) -> PointDomain:
         """What this point can carry: `raw × scale + offset` for every raw value its type holds (a bool: 0 or 1).
@@ -137,27 +151,49 @@ class LampCoils(Section):
     blue: int | None = Field(default=None, ge=0, le=65535)
 
 
+class LampNodes(Section):
+    """The boolean OPC UA node that lights each lamp of a stack light (a lamp not wired: leave it out)."""
+
+    green: NodeId | None = None
+    yellow: NodeId | None = None
+    red: NodeId | None = None
+    blue: NodeId | None = None
+
+
 class StackLight(Section):
-    """An Andon stack light wired to a PLC: one coil per lamp, or one holding register set to a colour code."""
+    """An Andon stack light wired to a PLC: over Modbus one coil per lamp or one holding register set to a
+    colour code; over OPC UA one boolean node per lamp or one integer node set to a colour code."""
 
     station: StationKey
     coils: LampCoils | None = None
     holding_register: int | None = Field(default=None, ge=0, le=65535)
+    lamp_nodes: LampNodes | None = None
+    node: NodeId | None = None
 
     @model_validator(mode="after")
     def _one_output(self) -> StackLight:
-        if (self.coils is None) == (self.holding_register is None):
-            raise ValueError("give coils (one per lamp) or holding_register (a colour code), exactly one of them")
+        given = [o for o in (self.coils, self.holding_register, self.lamp_nodes, self.node) if o is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give coils or holding_register (Modbus), or lamp_nodes or node (OPC UA), exactly one of them"
+            )
         return self
+
+    @property
+    def opcua(self) -> bool:
+        """Whether the light is written over OPC UA."""
+        return self.lamp_nodes is not None or self.node is not None
 
 
 class Plc(Section):
-    """A PLC: polled over Modbus TCP (`host`) or RTU (`serial`), or publishing its points on MQTT itself."""
+    """A PLC: polled over Modbus TCP (`host`) or RTU (`serial`), read over OPC UA (`opcua`), or publishing its
+    points on MQTT itself."""
 
     id: Ident
     host: str | None = None
     port: int = Field(default=502, ge=1, le=65535)
     serial: SerialConfig | None = None
+    opcua: OpcUaConfig | None = None
     device_id: int = Field(default=1, ge=0, le=247)
     poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
     timeout_s: float = Field(default=2.0, gt=0, le=60)
@@ -168,16 +204,31 @@ class Plc(Section):
 
     @model_validator(mode="after")
     def _one_transport(self) -> Plc:
-        if self.host is not None and self.serial is not None:
-            raise ValueError("give host (Modbus TCP) or serial (Modbus RTU), not both")
+        if sum(t is not None for t in (self.host, self.serial, self.opcua)) > 1:
+            raise ValueError("give host (Modbus TCP), serial (Modbus RTU) or opcua, only one of them")
         if self.lights and not self.polled:
-            raise ValueError("stack lights need a PLC the poller reaches (host or serial)")
+            raise ValueError("stack lights need a PLC the poller reaches (host, serial or opcua)")
+        if self.opcua is not None and (modbus := sorted({"port", "device_id"} & self.model_fields_set)):
+            raise ValueError(f"an OPC UA PLC has no Modbus {', '.join(modbus)}")
+        on_opcua = self.opcua is not None
+        nodes = [p.node for p in self.points if p.node is not None]
+        if twice := sorted({node for node in nodes if nodes.count(node) > 1}):
+            raise ValueError(f"points read {', '.join(twice)} twice: one point per node")
+        wrong = [f"point {p.name}" for p in self.points if (p.node is None) == on_opcua]
+        wrong += [f"stack light {light.station}" for light in self.lights if light.opcua != on_opcua]
+        if wrong and on_opcua:
+            raise ValueError(f"{', '.join(wrong)}: an OPC UA PLC's points need node, its lights lamp_nodes or node")
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: OPC UA nodes need the PLC's opcua: endpoint")
+        unaddressed = [p.name for p in self.points if p.address is None]
+        if unaddressed and (self.host is not None or self.serial is not None):
+            raise ValueError(f"point(s) {', '.join(unaddressed)}: a Modbus PLC's points need an address")
         return self
 
     @property
     def polled(self) -> bool:
-        """Whether the edge poller reads this PLC (else it publishes on MQTT itself)."""
-        return self.host is not None or self.serial is not None
+        """Whether an edge poller reads this PLC (else it publishes on MQTT itself)."""
+        return self.host is not None or self.serial is not None or self.opcua is not None
 
     @property
     def offline_after(self) -> float:

@@ -18,6 +18,8 @@ from config.base import Path_
 from config.checks import bridge_problems, cross_check, cross_check_sites, entries_of, site_topics, valid_entries
 from config.plant import PlantConfig
 from config.rfid import rfid_problems
+from config.sparkplug import sparkplug_problems
+from config.targets import target_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +107,21 @@ def _validate(data: dict[str, Any]) -> tuple[PlantConfig | None, list[tuple[Path
     except ValidationError as exc:
         problems = [(tuple(err["loc"]), _reason(err)) for err in exc.errors()]
         return None, problems + cross_check(valid_entries(data))
-    tagged = bool(config.rfid.tags)  # what the loops' tags are checked against
+    tagged = bool(config.rfid.tags or config.rfid.asset_types)  # what the loops' tags are checked against
     cards = {b.id: b.cards for b in config.bins} if tagged else {}
     by_scale = {b.id: b.receive_by_scale for b in config.bins} if tagged else {}
-    return config, cross_check(entries_of(config)) + rfid_problems(config.rfid, cards, by_scale)
+    problems = cross_check(entries_of(config)) + rfid_problems(config.rfid, cards, by_scale)
+    if config.sparkplug.nodes:
+        stale_after = {b.id: b.stale_after_s for b in config.bins}
+        points = {f"{plc.id}/{p.name}": None if plc.polled else plc.offline_after for plc in config.plcs
+                  for p in plc.points}
+        problems += sparkplug_problems(config.sparkplug, stale_after, points)
+    if config.targets:
+        problems += target_problems(
+            config.targets, site=config.site, bins=config.bins, items=config.items_by_sku,
+            suppliers={s.id: s for s in config.suppliers},
+        )
+    return config, problems
 
 
 def _reason(err: Any) -> str:

@@ -12,6 +12,8 @@ from config.floor import EdgeConfig, Plc, ScaleDevice, Station
 from config.loops import Bin, Item, Supplier
 from config.rfid import RfidConfig
 from config.service import ApiConfig, IngestConfig, MqttConfig, StorageConfig
+from config.sparkplug import SparkplugConfig
+from config.targets import TargetConfig
 from rules.scale_bin import BinSpec
 
 
@@ -34,6 +36,8 @@ class PlantConfig(Section):
     analytics: AnalyticsConfig = AnalyticsConfig()
     edge: EdgeConfig = EdgeConfig()
     scales: list[ScaleDevice] = []
+    sparkplug: SparkplugConfig = SparkplugConfig()
+    targets: list[TargetConfig] = []  # ERPs and other HTTP APIs (docs/ERP.md)
 
     @property
     def prefix(self) -> str:

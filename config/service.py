@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
 from config.base import Ident, Section
 
@@ -79,8 +81,54 @@ class StorageConfig(Section):
     event_log_days: float = Field(default=30.0, gt=0, le=3650)
 
 
+Role = Literal["viewer", "operator", "erp", "admin", "display"]
+"""What a key may do: read (viewer), also acknowledge alarms and correct WIP (operator), also move signals through
+their lifecycle (erp), everything (admin); `display` only shows the Andon board (a wall TV)."""
+
+MIN_KEY_CHARS = 24
+
+
+def _digest(value: object) -> bytes:
+    """An API key as the service keeps it: its SHA-256, never the key itself."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(text, str):
+        raise ValueError("a key is a string (from the environment: key: ${KANBAN_KEY_...})")
+    if len(text) < MIN_KEY_CHARS or not text.isprintable() or " " in text:
+        raise ValueError(f"a key needs at least {MIN_KEY_CHARS} printable characters and no spaces"
+                         " (make one with: openssl rand -hex 24)")
+    return hashlib.sha256(text.encode()).digest()
+
+
+class ApiKey(Section):
+    """A key of the API: who holds it (`name`, shown in logs and as who moved a signal) and what it may do."""
+
+    name: Ident
+    role: Role
+    # Its SHA-256: the key itself is not kept.
+    key: Annotated[bytes, BeforeValidator(_digest)] = Field(
+        repr=False, json_schema_extra={"shown_as": f"secret (use ${{VAR}}), {MIN_KEY_CHARS}+ characters"}
+    )
+
+
+class ApiTls(Section):
+    """HTTPS for the API itself, for plants without a reverse proxy in front; PEM files."""
+
+    cert_file: Path
+    key_file: Path
+
+    @field_validator("cert_file", "key_file")
+    @classmethod
+    def _exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
+
+
 class ApiConfig(Section):
-    """The HTTP API. The default listens on loopback only; set host 0.0.0.0 to serve the plant network."""
+    """The HTTP API. The default listens on loopback only; set host 0.0.0.0 to serve the plant network.
+
+    Writes need a key with a role (`keys`), unless the API listens on loopback only and no key is configured
+    (one person's machine). Reads need a key too, unless `anonymous_read` (default: on loopback only)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -88,6 +136,38 @@ class ApiConfig(Section):
     event_stream_max_queued: int = Field(default=10_000, ge=1, le=10_000_000)  # per live-stream client
     # A request body over this is refused with 413 before it is read whole (the API's bodies are a few bytes).
     max_body_bytes: int = Field(default=65536, ge=1024, le=16 << 20)
+    keys: list[ApiKey] = []
+    anonymous_read: bool | None = None  # None: only when the API listens on loopback
+    tls: ApiTls | None = None
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> ApiConfig:
+        names = [k.name for k in self.keys]
+        if len(set(names)) < len(names):
+            raise ValueError(f"keys: duplicate name {next(n for n in names if names.count(n) > 1)!r}")
+        if len({k.key for k in self.keys}) < len(self.keys):
+            raise ValueError("keys: the same key is given twice; each holder needs a key of their own")
+        return self
+
+    @property
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the API."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def reads_open(self) -> bool:
+        """Whether a caller without a key may read."""
+        return self.loopback if self.anonymous_read is None else self.anonymous_read
+
+    @property
+    def writes_open(self) -> bool:
+        """Whether a caller without a key may write: only on loopback, and only while no key is configured."""
+        return self.loopback and not self.keys
 
 
 class IngestConfig(Section):

@@ -239,15 +239,28 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        value = self._scalars.construct_object(node)
+        value = self._construct(node, path)
         if isinstance(value, str) and "${" in value:
             return self._substitute(value, node.start_mark.line + 1, path)
         return value
 
+    def _construct(self, node: yaml.Node, path: Path_) -> Any:
+        """A scalar's value; one YAML's rules read as a number or a date but that is none (`0b_`, `2026-13-45`)
+        is reported and kept as its text."""
+        try:
+            return self._scalars.construct_object(node)
+        except (ValueError, OverflowError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            self._located.issues.append(SourceIssue(
+                node.start_mark.line + 1, path,
+                f"YAML: {node.value!r} reads as a{'n' * (kind[0] in 'aeiou')} {kind} but is not one; put it in quotes"
+                " if it is a text"))
+            return str(node.value)
+
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(self._scalars.construct_object(key_node))
+            key = str(self._construct(key_node, path))
             key_path = (*path, key)
             line = key_node.start_mark.line + 1
             if key in result:
@@ -344,7 +357,10 @@ class _PlainBuilder:
             value: Any = self._strings.setdefault(text, text)
         elif (value := self._plain.get(text, _MISSING)) is _MISSING:
             tag = self._scalars.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-            value = self._plain[text] = self._scalars.construct_object(yaml.ScalarNode(tag, text))
+            try:
+                value = self._plain[text] = self._scalars.construct_object(yaml.ScalarNode(tag, text))
+            except (ValueError, OverflowError) as exc:  # `0b_` or `2026-13-45`: the composer reports where
+                raise _NotPlainError("a scalar that reads as a number or a date but is none") from exc
         if type(value) is str and "${" in value:
             return _ENV_REF.sub(self._variable, value)
         return value

@@ -15,18 +15,21 @@ import asyncio
 import functools
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from config.plant import PlantConfig
+from config.targets import LoopFields, TargetConfig, event_fields, served
 from connectors import influx_write
-from connectors.influx_points import Level, LevelFilter, event_point, level_point, rejected_point
+from connectors.influx_points import Level, LevelFilter, event_point, level_point, outbox_point, rejected_point
 from connectors.influx_write import InfluxWriter
 from connectors.line_protocol import Point, line
 from connectors.outbox import Entry, Item, Outbox, OutboxError
-from connectors.webhook_payload import LoopInfo, encode, event_id, supplier_of, wants, webhook_body
+from connectors.targets import CONSUMER_PREFIX, Documents, TargetDelivery
+from connectors.webhook_payload import LoopInfo, encode, event_id, loop_of, supplier_of, wants, webhook_body
 from connectors.webhooks import SupplierWebhook
 from rules.engine import Engine
 
@@ -40,6 +43,7 @@ MAX_PENDING_LINES = 200_000  # level lines waiting for the outbox; beyond it new
 _BACKFILL_CHUNK = 1000
 _RETRY_S = 1.0
 _LEVELS_PER_SLICE = 1000  # about 12 ms of work when every one of them is written
+OUTBOX_SAMPLE_S = 10.0  # how often the outbox's counts go to InfluxDB (a count over its index on its own thread)
 
 
 class EventLog(Protocol):
@@ -63,7 +67,7 @@ class Connectors:
 
     def __init__(
         self, *, config: PlantConfig, loops: Mapping[str, LoopInfo], event_log: EventLog, engine: Engine,
-        rejections: Mapping[str, int], clock: Callable[[], float],
+        rejections: Mapping[str, int], clock: Callable[[], float], documents: Documents | None = None,
     ) -> None:
         self._site = config.site
         self._event_log = event_log
@@ -73,14 +77,19 @@ class Connectors:
         self._public_url = config.api.public_url
         self._loops = loops
         self._suppliers = {s.id: s for s in config.suppliers if s.webhook is not None}
+        self._all_suppliers = {s.id: s for s in config.suppliers}
+        self._items = config.items_by_sku
+        self._targets: list[TargetConfig] = list(config.targets)
         self._influx_config = config.influx
-        self.enabled = bool(self._suppliers) or config.influx is not None
+        self.enabled = bool(self._suppliers) or config.influx is not None or bool(self._targets)
         self.outbox: Outbox | None = None
         self.webhooks: dict[str, SupplierWebhook] = {}
+        self.targets: dict[str, TargetDelivery] = {}
         self.influx: InfluxWriter | None = None
         self._pending: list[dict[str, Any]] = []
         self._lines: list[str] = []  # level and counter lines for the next append
         self._rejections_written: dict[str, int] = {}
+        self._outbox_sampled_at = 0.0
         self._overflow = False
         self._wake = asyncio.Event()
         self._fed = 0
@@ -97,6 +106,13 @@ class Connectors:
             assert supplier.webhook is not None
             self.webhooks[sid] = SupplierWebhook(
                 supplier=sid, config=supplier.webhook, outbox=self.outbox, call=self._call, clock=clock
+            )
+        if self._targets and documents is None:
+            raise ValueError("delivery targets need the service's documents")
+        for target in self._targets:
+            assert documents is not None
+            self.targets[target.id] = TargetDelivery(
+                config=target, outbox=self.outbox, call=self._call, documents=documents, clock=clock
             )
         if config.influx is not None:
             self.influx = InfluxWriter(config=config.influx, outbox=self.outbox, call=self._call, clock=clock)
@@ -131,6 +147,8 @@ class Connectors:
             tasks.create_task(self._feed_loop(), name="outbox-feed")
             for sid, webhook in self.webhooks.items():
                 tasks.create_task(webhook.run(), name=f"webhook[{sid}]")
+            for tid, target in self.targets.items():
+                tasks.create_task(target.run(), name=f"target[{tid}]")
             if self.influx is not None:
                 tasks.create_task(self.influx.run(), name="influx-writer")
                 tasks.create_task(self._level_loop(), name="influx-levels")
@@ -146,10 +164,16 @@ class Connectors:
         if self.outbox is None:
             return None
         item = await self._call(self.outbox.retry, item_id, self._clock())
-        webhook = self.webhooks.get(item.consumer.removeprefix("webhook:")) if item else None
-        if webhook is not None:
-            webhook.wake()
+        if item is not None:
+            self._wake_consumer(item.consumer)
         return item
+
+    def _wake_consumer(self, consumer: str) -> None:
+        """Tell a webhook's or target's task that items are waiting."""
+        waiting = self.webhooks.get(consumer.removeprefix("webhook:")) or self.targets.get(
+            consumer.removeprefix(CONSUMER_PREFIX))
+        if waiting is not None:
+            waiting.wake()
 
     # --- feeding -----------------------------------------------------------------------------------
 
@@ -214,9 +238,7 @@ class Connectors:
         if dropped:
             log.warning("outbox full: dropped the oldest undelivered items %s", dropped)
         for consumer in {e.consumer for e in entries}:
-            webhook = self.webhooks.get(consumer.removeprefix("webhook:"))
-            if webhook is not None:
-                webhook.wake()
+            self._wake_consumer(consumer)
 
     def _event_line(self, body: dict[str, Any]) -> str | None:
         if self.influx is None:
@@ -235,7 +257,8 @@ class Connectors:
         while True:
             await asyncio.sleep(self._influx_config.flush_interval_s)
             now = self._clock()
-            lines = [text for p in self._rejection_points(now) if (text := line(p)) is not None]
+            points = [*self._rejection_points(now), *await self._outbox_points(now)]
+            lines = [text for p in points if (text := line(p)) is not None]
             for n, level in enumerate(levels(self._engine), 1):
                 stamp = self._levels.due(level, now)
                 if stamp is not None and (text := line(level_point(
@@ -251,6 +274,19 @@ class Connectors:
             self._lines += lines
             self._wake.set()
 
+    async def _outbox_points(self, now: float) -> list[Point]:
+        if self.outbox is None or now - self._outbox_sampled_at < OUTBOX_SAMPLE_S:
+            return []
+        self._outbox_sampled_at = now
+        try:
+            stats = await self._call(self.outbox.stats)
+        except (OutboxError, sqlite3.Error) as exc:  # the next sample tries again
+            log.warning("outbox counts not sampled: %s", exc)
+            return []
+        # Every consumer, with zeros when it has nothing in the outbox (delivered lines leave it at once).
+        consumers = {influx_write.CONSUMER, *(f"webhook:{sid}" for sid in self.webhooks), *stats}
+        return [outbox_point(site=self._site, consumer=c, counts=stats.get(c, {}), ts=now) for c in sorted(consumers)]
+
     def _rejection_points(self, now: float) -> Iterator[Point]:
         for reason, count in list(self._rejections.items()):
             if self._rejections_written.get(reason) != count:
@@ -258,14 +294,44 @@ class Connectors:
                 yield rejected_point(site=self._site, reason=reason, count=count, ts=now)
 
     def _fan_out(self, body: dict[str, Any]) -> list[Entry]:
+        entries = self._to_targets(body) if self._targets else []
         supplier = self._suppliers.get(supplier_of(body, self._loops) or "")
         if supplier is None or supplier.webhook is None or not wants(frozenset(supplier.webhook.events), body):
-            return []
+            return entries
         payload = webhook_body(
             body, site=self._site, loops=self._loops, lead_time_h=supplier.lead_time_h, public_url=self._public_url
         )
-        return [Entry(consumer=f"webhook:{supplier.id}", key=event_id(self._site, body["seq"]), kind=body["type"],
-                      created=self._clock(), payload=encode(payload))]
+        return [*entries, Entry(consumer=f"webhook:{supplier.id}", key=event_id(self._site, body["seq"]),
+                                kind=body["type"], created=self._clock(), payload=encode(payload))]
+
+    def _to_targets(self, body: dict[str, Any]) -> list[Entry]:
+        """An item per target that takes this event: its fields, rendered into requests when delivered."""
+        kind = body.get("type")
+        # An event the target itself caused (its ERP cancelled the document) is not sent back to it.
+        takers = [t for t in self._targets if kind in t.events and body.get("by") != t.id]
+        if not takers:
+            return []
+        loop = self._loop_fields(loop_of(body))
+        supplier = body.get("supplier") or (loop.supplier if loop else None)
+        takers = [t for t in takers if served(t, supplier)]
+        if not takers:
+            return []
+        payload = encode(event_fields(body, site=self._site, loop=loop, public_url=self._public_url))
+        key = event_id(self._site, body["seq"])
+        return [Entry(consumer=CONSUMER_PREFIX + t.id, key=key, kind=str(kind), created=self._clock(), payload=payload)
+                for t in takers]
+
+    def _loop_fields(self, loop_id: str | None) -> LoopFields | None:
+        info = self._loops.get(loop_id) if loop_id else None
+        if info is None:
+            return None
+        item = self._items.get(info.sku)
+        supplier = self._all_suppliers.get(info.supplier) if info.supplier else None
+        return LoopFields(
+            sku=info.sku, description=item.description if item else "", line=info.line, station=info.station,
+            supplier=info.supplier, supplier_name=supplier.name if supplier else None, quantity=info.quantity,
+            lead_time_h=supplier.lead_time_h if supplier else 0.0,
+        )
 
 
 def levels(engine: Engine) -> Iterator[Level]:

@@ -120,3 +120,12 @@ def level_point(level: Level, loop: LoopInfo, *, site: str, ts: float) -> Point:
 def rejected_point(*, site: str, reason: str, count: int, ts: float) -> Point:
     """The running count of inputs rejected for one reason."""
     return Point("rejected_inputs", {"site": site, "reason": reason}, {"count": count}, ms(ts))
+
+
+OUTBOX_COUNTS = ("pending", "delivered", "dead", "dropped")
+
+
+def outbox_point(*, site: str, consumer: str, counts: Mapping[str, int], ts: float) -> Point:
+    """One outbox consumer's items by status, and those its size cap dropped."""
+    fields: dict[str, FieldValue] = {name: int(counts.get(name, 0)) for name in OUTBOX_COUNTS}
+    return Point("outbox", {"site": site, "consumer": consumer}, fields, ms(ts))

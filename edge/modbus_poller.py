@@ -1,11 +1,8 @@
 """One task per PLC: reads its register map over Modbus TCP or RTU and publishes the values on MQTT.
 
-Values go out on `<prefix>/plc/<plc>/<point>` as `{"value": ..., "ts": ...}` when they change and at least
-every `heartbeat_s`. `<prefix>/plc/<plc>/status` says `{"online": false, "error": ...}` as soon as the PLC
-cannot be reached and again every `heartbeat_s` while it stays so (a timer, whatever the reconnection
-attempts are doing), and `{"online": true}` once it answers. A point the PLC refuses (an
-address outside its map, a Modbus exception) is reported by name and left out until the next reconnect;
-the other points keep being read.
+Values and the PLC's status go out as `edge/plc_output.py` says. A point the PLC refuses (an address
+outside its map, a Modbus exception) is reported by name and left out until the next reconnect; the other
+points keep being read.
 
 Stack lights wired to the PLC are set to their station's Andon colour (`light`): a write that fails is
 retried on every poll, and after a reconnect every light is written again (the PLC may have restarted).
@@ -14,10 +11,7 @@ retried on every poll, and after a reconnect every light is written again (the P
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,12 +19,11 @@ from typing import Any
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from config.floor import LIGHT_CODES, STATUS_POINT, Plc, Point, StackLight
+from config.floor import LIGHT_CODES, Plc, Point, StackLight
 from edge.adapter import Publish, stop_if_cancelled
-from edge.mqtt_link import backoff_s
+from edge.plc_poller import DeviceError, PlcPoller
 from edge.read_plan import ReadRequest, plan_reads
 from edge.register_codec import CodecError, decode
-from edge.timestamps import iso
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +31,6 @@ ModbusClient = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 _MAP_ERRORS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value"}
 """Exception codes that mean the register map is wrong; any other code means the device is in trouble."""
-
-
-class DeviceError(Exception):
-    """The PLC cannot be reached or does not answer."""
 
 
 class RegisterMapError(Exception):
@@ -60,61 +49,22 @@ def modbus_client(plc: Plc) -> ModbusClient:
     return AsyncModbusTcpClient(plc.host, port=plc.port, timeout=plc.timeout_s, retries=0, reconnect_delay=0)
 
 
-class PlcPoller:
-    """Owns one PLC's connection: connect, poll, publish by exception, reconnect with backoff."""
+class ModbusPoller(PlcPoller[ModbusClient]):
+    """One PLC over Modbus TCP or RTU: poll its register map, publish by exception, write its stack lights."""
 
     def __init__(
         self, *, plc: Plc, prefix: str, clock: Callable[[], float] = time.time, reconnect_max_s: float = 30.0
     ) -> None:
-        self.plc = plc
-        self.name = f"modbus[{plc.id}]"
-        self._base = f"{prefix}/plc/{plc.id}"
-        self._clock = clock
-        self._reconnect_max_s = reconnect_max_s
-        self._last: dict[str, tuple[Any, float]] = {}  # point → (value, monotonic time it was published)
-        self._status: tuple[bool, str, float] | None = None
-        self._repeat: asyncio.TimerHandle | None = None  # publishes the offline status again after a heartbeat
-        self._bad: dict[str, str] = {}  # point → why the PLC refused it, until the next reconnect
-        self._polled = False  # whether the current session read the PLC at least once
-        self._lights = {light.station: light for light in plc.lights}
-        self._wanted: dict[str, str] = {}  # station → colour its light should show
-        self._shown: dict[str, str] = {}  # station → colour written in this session
-        self._refused_lights: set[tuple[str, str]] = set()  # (station, colour) writes the PLC refused, logged once
+        super().__init__(plc=plc, kind="modbus", where=_where(plc), prefix=prefix, clock=clock,
+                         reconnect_max_s=reconnect_max_s)
 
-    @property
-    def stations(self) -> set[str]:
-        """The stations (`<line>/<station>`) whose stack lights this PLC drives."""
-        return set(self._lights)
+    def _open(self) -> ModbusClient:
+        return modbus_client(self.plc)
 
-    def light(self, station: str, colour: str) -> None:
-        """Show `colour` on the station's stack light (written on the next poll)."""
-        if station in self._lights:
-            self._wanted[station] = colour
-
-    async def run(self, publish: Publish) -> None:
-        """Poll until cancelled."""
-        attempt = 0
-        try:
-            while True:
-                stop_if_cancelled()
-                client = modbus_client(self.plc)
-                try:
-                    await self._session(client, publish)
-                except DeviceError as exc:
-                    if self._status is None or self._status[0]:
-                        log.warning("PLC %s offline: %s", self.plc.id, exc)
-                    self._report(publish, online=False, error=str(exc))
-                    attempt = 0 if self._polled else attempt + 1
-                finally:
-                    client.close()
-                await asyncio.sleep(backoff_s(attempt, min(self._reconnect_max_s, self.plc.heartbeat_s)))
-        finally:
-            self._cancel_repeat()
+    async def _close(self, client: ModbusClient) -> None:
+        client.close()
 
     async def _session(self, client: ModbusClient, publish: Publish) -> None:
-        self._polled = False
-        self._bad.clear()
-        self._shown.clear()
         if not await client.connect():
             raise DeviceError(f"cannot connect to {self._where()}")
         plan = plan_reads(self.plc.points)
@@ -124,8 +74,8 @@ class PlcPoller:
             started = loop.time()
             plan = await self._poll(client, plan, publish)
             await self._write_lights(client)
-            self._polled = True
-            self._report(publish, online=True)
+            self._answered = True
+            self._out.report(publish, online=True)
             await asyncio.sleep(max(0.0, started + self.plc.poll_interval_s - loop.time()))
 
     async def _poll(self, client: ModbusClient, plan: list[ReadRequest], publish: Publish) -> list[ReadRequest]:
@@ -139,7 +89,7 @@ class PlcPoller:
                 continue
             next_plan.append(request)
             for point in request.points:
-                self._publish_value(publish, point, self._value(point, request, answer))
+                self._out.value(publish, point, self._value(point, request, answer))
         return next_plan
 
     async def _read(self, client: ModbusClient, request: ReadRequest) -> list[int] | list[bool]:
@@ -157,18 +107,13 @@ class PlcPoller:
         return list(answer.registers)
 
     async def _write_lights(self, client: ModbusClient) -> None:
-        for station, colour in list(self._wanted.items()):
-            if self._shown.get(station) == colour:
-                continue
+        for light, colour in self._lights.due():
             try:
-                await self._write_light(client, self._lights[station], colour)
+                await self._write_light(client, light, colour)
             except RegisterMapError as exc:
-                if (station, colour) not in self._refused_lights:
-                    log.error("PLC %s stack light of %s: %s; check the light's coils or register", self.plc.id,
-                              station, exc)
-                    self._refused_lights.add((station, colour))
-                continue
-            self._shown[station] = colour
+                self._lights.refused_write(light, colour, str(exc))
+            else:
+                self._lights.written(light, colour)
 
     async def _write_light(self, client: ModbusClient, light: StackLight, colour: str) -> None:
         what, device = f"writing the stack light of {light.station}", self.plc.device_id
@@ -196,10 +141,10 @@ class PlcPoller:
             # Read each point on its own next time, to find which ones the PLC does not have.
             return [single for point in request.points for single in plan_reads([point])]
         point = request.points[0]
-        self._bad[point.name] = reason
+        self._out.refused[point.name] = reason
         log.error(
             "PLC %s point %s (%s address %d, %s): %s; check the register map", self.plc.id, point.name,
-            point.table, point.address, point.type, reason,
+            point.table, point.modbus_address, point.type, reason,
         )
         return []
 
@@ -215,45 +160,12 @@ class PlcPoller:
             return number
         return number * point.scale + point.offset
 
-    def _publish_value(self, publish: Publish, point: Point, value: bool | int | float) -> None:
-        if isinstance(value, float) and not math.isfinite(value):
-            return  # a float register holding NaN is not a reading
-        now = time.monotonic()
-        last = self._last.get(point.name)
-        if last is not None and last[0] == value and now - last[1] < self.plc.heartbeat_s:
-            return
-        self._last[point.name] = (value, now)
-        publish(f"{self._base}/{point.name}", json.dumps({"value": value, "ts": iso(self._clock())}).encode())
-
-    def _report(self, publish: Publish, *, online: bool, error: str = "", repeat: bool = False) -> None:
-        """Publish the status when it changed or a heartbeat has passed since it was last published (`repeat`:
-        the offline timer's heartbeat is due now)."""
-        if self._bad and online:
-            error = "; ".join(f"point {name}: {why}" for name, why in sorted(self._bad.items()))
-        now = time.monotonic()
-        last = self._status
-        if not repeat and last is not None and last[:2] == (online, error) and now - last[2] < self.plc.heartbeat_s:
-            return
-        if online and (self._status is None or not self._status[0]):
-            log.info("PLC %s online at %s", self.plc.id, self._where())
-        self._status = (online, error, now)
-        self._cancel_repeat()
-        if not online:
-            # Published again every heartbeat while the PLC stays unreachable, independent of the retries: a wait
-            # before the next attempt, or an attempt waiting up to timeout_s for the PLC, does not delay it.
-            again = functools.partial(self._report, publish, online=False, error=error, repeat=True)
-            self._repeat = asyncio.get_running_loop().call_later(self.plc.heartbeat_s, again)
-        body: dict[str, Any] = {"online": online, "ts": iso(self._clock())}
-        if error:
-            body["error"] = error
-        publish(f"{self._base}/{STATUS_POINT}", json.dumps(body).encode())
-
-    def _cancel_repeat(self) -> None:
-        if self._repeat is not None:
-            self._repeat.cancel()
-            self._repeat = None
-
     def _where(self) -> str:
-        if self.plc.serial is not None:
-            return f"{self.plc.serial.port} device {self.plc.device_id}"
-        return f"{self.plc.host}:{self.plc.port} device {self.plc.device_id}"
+        return _where(self.plc)
+
+
+def _where(plc: Plc) -> str:
+    """The PLC's address, for messages."""
+    if plc.serial is not None:
+        return f"{plc.serial.port} device {plc.device_id}"
+    return f"{plc.host}:{plc.port} device {plc.device_id}"

@@ -36,12 +36,15 @@ class Client(gmqtt.Client):  # type: ignore[misc]
     """gmqtt's client with a persistent session and a reconnect delay that grows with every failed attempt."""
 
     def __init__(
-        self, client_id: str, *, reconnect_max_s: float, session_expiry_s: int | None, acknowledge_on_receipt: bool
+        self, client_id: str, *, reconnect_max_s: float, session_expiry_s: int | None, acknowledge_on_receipt: bool,
+        clean_session: bool = False,
     ) -> None:
         # MQTT 5 ends a session when its connection closes unless CONNECT asks for an expiry interval; 3.1.1
         # has no such property (None) and keeps a session that is not clean.
         expiry = {} if session_expiry_s is None else {"session_expiry_interval": session_expiry_s}
-        super().__init__(client_id, clean_session=False, optimistic_acknowledgement=acknowledge_on_receipt, **expiry)
+        super().__init__(
+            client_id, clean_session=clean_session, optimistic_acknowledgement=acknowledge_on_receipt, **expiry
+        )
         self._reconnect_max_s = reconnect_max_s
 
     async def reconnect(self, delay: bool = False) -> None:
@@ -62,8 +65,10 @@ class MqttLink:
         subscriptions: list[str],
         on_message: OnMessage = lambda topic, payload: None,
         on_connected: Callable[[], None] = lambda: None,
+        clean_session: bool = False,
     ) -> None:
         self._settings = settings
+        self._clean_session = clean_session  # a clean session (Sparkplug B's host connection) keeps nothing
         self._client_id = client_id
         self._subscriptions = subscriptions
         self._on_message = on_message
@@ -108,7 +113,7 @@ class MqttLink:
     def _make_client(self, *, reconnect_max_s: float, session_expiry_s: int | None) -> Client:
         """The gmqtt client of one connection attempt (the gateway's link makes one of its own)."""
         client = Client(self._client_id, reconnect_max_s=reconnect_max_s, session_expiry_s=session_expiry_s,
-                        acknowledge_on_receipt=True)
+                        acknowledge_on_receipt=True, clean_session=self._clean_session)
         client.on_message = self._message
         return client
 
@@ -119,7 +124,8 @@ class MqttLink:
     def _new_client(self) -> Client:
         s = self._settings
         client = self._make_client(
-            reconnect_max_s=s.reconnect_max_s, session_expiry_s=s.session_expiry_s if s.protocol == "5" else None
+            reconnect_max_s=s.reconnect_max_s,
+            session_expiry_s=s.session_expiry_s if s.protocol == "5" and not self._clean_session else None,
         )
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected

@@ -27,7 +27,7 @@ class ReadRequest:
 
     def slice_of(self, point: Point) -> slice:
         """Where a point's registers (or its bit) sit in this request's answer."""
-        start = point.address - self.address
+        start = point.modbus_address - self.address
         return slice(start, start + REGISTERS[point.type])
 
     def describe(self) -> str:
@@ -39,15 +39,15 @@ class ReadRequest:
 def plan_reads(points: Iterable[Point]) -> list[ReadRequest]:
     """Requests covering every point, ordered by table and address."""
     requests: list[ReadRequest] = []
-    ordered = sorted(points, key=lambda p: (p.table, p.address, -REGISTERS[p.type]))
+    ordered = sorted(points, key=lambda p: (p.table, p.modbus_address, -REGISTERS[p.type]))
     for point in ordered:
-        end = point.address + REGISTERS[point.type]
+        end = point.modbus_address + REGISTERS[point.type]
         limit = MAX_BITS if point.table in ("coil", "discrete") else MAX_REGISTERS
         last = requests[-1] if requests else None
-        if last is not None and last.table == point.table and point.address <= last.address + last.count:
+        if last is not None and last.table == point.table and point.modbus_address <= last.address + last.count:
             new_end = max(end, last.address + last.count)
             if new_end - last.address <= limit:
                 requests[-1] = ReadRequest(last.table, last.address, new_end - last.address, (*last.points, point))
                 continue
-        requests.append(ReadRequest(point.table, point.address, end - point.address, (point,)))
+        requests.append(ReadRequest(point.table, point.modbus_address, end - point.modbus_address, (point,)))
     return requests

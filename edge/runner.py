@@ -1,4 +1,5 @@
-"""`kanban-edge edge`: the plant file's device adapters (Modbus pollers, MT-SICS scales) on one broker link.
+"""`kanban-edge edge`: the plant file's device adapters (Modbus and OPC UA pollers, MT-SICS scales) on one broker
+link.
 
 Stack lights follow the retained Andon topics `<prefix>/andon/<line>/<station>`: the link subscribes to those
 of the lights configured on the PLCs and hands each colour to the PLC's poller.
@@ -18,16 +19,17 @@ from edge.adapter import DeviceAdapter, Publish
 from edge.mqtt_link import MqttLink
 
 if TYPE_CHECKING:
-    from edge.modbus_poller import PlcPoller
+    from edge.modbus_poller import ModbusPoller
+    from edge.opcua_poller import OpcUaPoller
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Adapters:
-    """The plant file's device adapters: Modbus pollers (which also drive stack lights) and scale devices."""
+    """The plant file's device adapters: PLC pollers (which also drive stack lights) and scale devices."""
 
-    plcs: list[PlcPoller] = field(default_factory=list)
+    plcs: list[ModbusPoller | OpcUaPoller] = field(default_factory=list)
     scales: list[DeviceAdapter] = field(default_factory=list)
 
     def all(self) -> list[DeviceAdapter]:
@@ -36,19 +38,22 @@ class Adapters:
 
 
 def adapters(config: PlantConfig, own_topic: Callable[[str], str | None]) -> Adapters:
-    """A poller per PLC with a Modbus transport (the others publish MQTT themselves) and one per scale device;
-    `own_topic` gives a bin's own scale topic (None: the standard one).
+    """A poller per PLC with a Modbus or OPC UA transport (the others publish MQTT themselves) and one per scale
+    device; `own_topic` gives a bin's own scale topic (None: the standard one).
 
-    The device modules are imported only for a plant that has such devices: pymodbus alone takes ~10 MB.
+    The device modules are imported only for a plant that has such devices: pymodbus alone takes ~10 MB,
+    asyncua ~40 MB.
     """
     cap = config.mqtt.reconnect_max_s
     found = Adapters()
-    if any(plc.polled for plc in config.plcs):
-        from edge.modbus_poller import PlcPoller
+    if modbus := [plc for plc in config.plcs if plc.polled and plc.opcua is None]:
+        from edge.modbus_poller import ModbusPoller
 
-        found.plcs.extend(
-            PlcPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in config.plcs if plc.polled
-        )
+        found.plcs.extend(ModbusPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in modbus)
+    if opcua := [plc for plc in config.plcs if plc.opcua is not None]:
+        from edge.opcua_poller import OpcUaPoller
+
+        found.plcs.extend(OpcUaPoller(plc=plc, prefix=config.prefix, reconnect_max_s=cap) for plc in opcua)
     if config.scales:
         from edge.mtsics_scale import MtSicsScale
 
@@ -66,7 +71,7 @@ def start_adapters(
     return [tasks.create_task(a.run(publish), name=a.name) for a in running]
 
 
-def show_colour(plcs: Iterable[PlcPoller], station: str, colour: str) -> None:
+def show_colour(plcs: Iterable[ModbusPoller | OpcUaPoller], station: str, colour: str) -> None:
     """Hand a station's Andon colour to the poller whose PLC drives its stack light."""
     for plc in plcs:
         plc.light(station, colour)

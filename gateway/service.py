@@ -17,17 +17,21 @@ from connectors.hub import Connectors
 from edge.runner import Adapters, adapters, show_colour, start_adapters
 from gateway import heap
 from gateway.api.app import create_app
+from gateway.api.auth import Access
 from gateway.api.event_stream import EventStream
+from gateway.api.metrics import Metrics
 from gateway.api.server import ApiServer
 from gateway.floor.analytics import LoopAnalytics
 from gateway.floor.andon_board import CHANGES_PER_COMMIT, MAX_CHANGES, AndonBoard
 from gateway.floor.backflush_feed import BackflushFeed
 from gateway.floor.card_actions import CardActions
+from gateway.floor.documents import SignalDocuments
 from gateway.floor.shop_floor import ShopFloor
 from gateway.ingest.rejections import Rejections
 from gateway.ingest.rfid import RfidIngest
 from gateway.ingest.router import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.ingest.scale import ScaleIngest
+from gateway.ingest.sparkplug import TOPIC_PREFIX, SparkplugIngest
 from gateway.messages import event_body, event_topic
 from gateway.mqtt.link import AckingLink
 from gateway.plant import Plant
@@ -96,8 +100,12 @@ class Service:
         self.engine = Engine(specs=plant.loops, states=self.store.bin_states(), started_at=self.started_at)
         self.specs = self.engine.specs  # every loop's settings, by bin id
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self.metrics = Metrics(self)  # reads the parts below when scraped
+        self.access = Access(config.api)
+        self.started_up = False  # the first tick is done: /readyz
         self.committer = Committer(
-            store=self.store, executor=self._writer, on_committed=self._committed, on_refused=self._refused
+            store=self.store, executor=self._writer, on_committed=self._committed, on_refused=self._refused,
+            on_written=self.metrics.written,
         )
         self.link = AckingLink(
             settings=config.mqtt, client_id=config.client_id, subscriptions=topics.subscriptions,
@@ -106,9 +114,10 @@ class Service:
         self.rejections = Rejections(
             topic=f"{config.prefix}/deadletter", publish=self.link.publish, counts=self.store.rejection_counts()
         )
+        self.documents = SignalDocuments(store=self.store, committer=self.committer, clock=clock)
         self.connectors = Connectors(
             config=config, loops=self.specs, event_log=self.store, engine=self.engine,
-            rejections=self.rejections.counts, clock=clock,
+            rejections=self.rejections.counts, clock=clock, documents=self.documents,
         )
         self.scales = ScaleIngest(
             engine=self.engine, site=config.site, committer=self.committer,
@@ -137,8 +146,23 @@ class Service:
             UnknownTopic(f"{config.prefix}/rfid/", "unknown_reader", "RFID reader"),
         ]
         scales = TopicFamily(f"{config.prefix}/scale/", scale_reading, OnStandardTopic(self.engine))
+        families = [scales]
+        self.sparkplug: SparkplugIngest | None = None
+        self.sparkplug_link: AckingLink | None = None
+        if config.sparkplug.nodes:
+            self.sparkplug = SparkplugIngest(
+                config=config.sparkplug, scales=self.scales, floor=self.floor, rejections=self.rejections,
+                max_clock_skew_s=config.ingest.max_clock_skew_s, publish=self._publish_sparkplug, clock=clock,
+            )
+            # A connection of its own, with a clean session, as Sparkplug B asks of a host application.
+            self.sparkplug_link = AckingLink(
+                settings=config.mqtt, client_id=config.sparkplug.client_id or f"{config.client_id}-sparkplug",
+                subscriptions=self.sparkplug.subscriptions(), handler=self._handle,
+                on_connected=self.sparkplug.connected, clean_session=True,
+            )
+            families.append(TopicFamily(TOPIC_PREFIX, self.sparkplug.handle, self.sparkplug))
         self.ingest = Ingest(
-            routes=routes, families=[scales], unknown=unknown,
+            routes=routes, families=families, unknown=unknown,
             committer=self.committer, rejections=self.rejections,
             limits=IngestLimits(config.ingest.max_payload_bytes), clock=clock,
         )
@@ -163,10 +187,14 @@ class Service:
             read_log=self.store.events_after, newest=self.store.last_event_seq, loops=self.specs,
             max_queued=config.api.event_stream_max_queued,
         )
-        self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port)
+        self.api = ApiServer(create_app(self), host=config.api.host, port=config.api.port, tls=config.api.tls)
 
     def _handle(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
         self.ingest.handle(topic, payload, ack)
+
+    def _publish_sparkplug(self, topic: str, payload: bytes) -> bool:
+        """Commands to Sparkplug B edge nodes go out at QoS 0, on the Sparkplug connection."""
+        return self.sparkplug_link is not None and self.sparkplug_link.publish(topic, payload, qos=0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then save state and return."""
@@ -184,6 +212,8 @@ class Service:
                     tasks.create_task(self.analytics.run(), name="analytics"),
                 ]
                 workers += start_adapters(tasks, self._adapters.all(), self.link.publish)
+                if self.sparkplug_link is not None:
+                    workers.append(tasks.create_task(self.sparkplug_link.run(), name="sparkplug-link"))
                 await stop.wait()
                 log.info("stopping")
                 self.events.close()  # open streams end now rather than hold the HTTP server
@@ -203,6 +233,8 @@ class Service:
                 body = event_body(event, self.specs[event.bin_id], self.config.site)
                 self.committer.stage_event(event, body, self.engine.state_copy(event.bin_id))
             self.floor.tick(now)
+            if self.sparkplug is not None:
+                self.sparkplug.tick(now)
             self.backflush.tick(now)
             moved = self.scales.moved.take()
             for start in range(0, len(moved), ANDON_SLICE):  # readings go on between slices
@@ -224,6 +256,7 @@ class Service:
             if now - self._trimmed_at >= TRIM_EVERY_S:
                 self._trimmed_at = now
                 heap.trim()
+            self.started_up = True
 
     def _take_published(self) -> array[int]:
         # A snapshot that failed part-way leaves its rest unrecorded: republished after the next reconnect.
@@ -239,14 +272,18 @@ class Service:
 
     def _committed(self, parts: Sequence[Batch]) -> None:
         bodies: list[dict[str, Any]] = []  # in seq order: each part's events, then its floor events
+        now = self.clock()
         for part in parts:
+            for event, _ in part.events:
+                self.metrics.committed(now - event.ts)
+            for floor_event, _ in part.floor.events:
+                self.metrics.committed(now - floor_event.ts)
             self.andon.bins_changed(event.bin_id for event, _ in part.events)
             self.andon.stations_changed([*part.floor.stations, *(event.subject for event, _ in part.floor.events)])
             bodies += [body for _, body in part.events]
             bodies += [body for _, body in part.floor.events]
         self.connectors.feed(bodies)
         self.events.publish(bodies)
-        now = self.clock()
         for part in parts:
             for event, body in part.events:
                 self._send(body["seq"], event.kind, event.bin_id, body)

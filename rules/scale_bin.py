@@ -330,6 +330,15 @@ class ScaleBin:
         last = st.last_seen if st.last_seen is not None else self._watch_from
         if now - last <= self.spec.stale_after_s:
             return None
+        return self._go_stale(now)
+
+    def lost(self, now: float) -> Event | None:
+        """The sensor is known to be gone (its edge node said so): the sensor-stale alarm now, not after the
+        bin's stale-after time; None when it is stale already."""
+        return None if self.state.stale else self._go_stale(now)
+
+    def _go_stale(self, now: float) -> Event:
+        st = self.state
         st.stale = True
         # Old debounce progress must not complete on the first reading after the gap.
         st.pending_dir, st.pending_since, st.pending_count = 0, None, 0

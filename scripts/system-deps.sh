@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and benchmarks need (Debian/Ubuntu): the MQTT broker and clients,
 # InfluxDB 1.x (v1 write/query API), VictoriaMetrics (speaks InfluxDB's /api/v2/write), mbpoll (a Modbus
-# client used to cross-check register maps), NATS (the central cluster of the scale-out test: JetStream and an
-# MQTT listener) and openssl (its certificates). As root it runs apt-get; otherwise it prints the exact
-# command to run and fails.
+# client used to cross-check register maps), Chromium (the Andon page's browser test), systemd-analyze (checks
+# deploy/kanban-edge.service), NATS (the central cluster of the scale-out test: JetStream and an MQTT listener)
+# and openssl (its certificates). As root it runs apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 missing=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
@@ -12,6 +12,8 @@ have mosquitto_pub || missing+=(mosquitto-clients)
 have influxd || missing+=(influxdb)
 have victoria-metrics || missing+=(victoria-metrics)
 have mbpoll || missing+=(mbpoll)
+have chromium || missing+=(chromium)  # the Andon page's browser test
+have systemd-analyze || missing+=(systemd)
 have nats-server || missing+=(nats-server)
 have openssl || missing+=(openssl)
 if [ ${#missing[@]} -eq 0 ]; then

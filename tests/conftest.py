@@ -188,6 +188,12 @@ class Gateway:
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.api}{path}", timeout=5)
 
+    def post(self, path: str, body: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        """A write as a client sends one: JSON (the API takes nothing else), with or without a body."""
+        content = b"" if body is None else json.dumps(body).encode()
+        return httpx.post(f"{self.api}{path}", content=content, timeout=5,
+                          headers={"content-type": "application/json", **(headers or {})})
+
     def kill(self, sig: int = signal.SIGKILL) -> int:
         assert self.proc is not None
         self.proc.send_signal(sig)

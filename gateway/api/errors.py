@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from gateway.floor.card_actions import KeyReusedError, SignalNotFoundError, TransitionRefusedError
 from gateway.state.committer import EffectRefusedError
 
 
@@ -53,6 +56,15 @@ def body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
+def _as(answer: type[ApiError]) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A handler that answers an exception as `answer` with its message."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(body(answer.code, str(exc)), status_code=answer.status)
+
+    return handle
+
+
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -72,6 +84,11 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = http_code(exc.status_code)
         return JSONResponse(body(code, str(exc.detail)), status_code=exc.status_code)
+
+    # A card action refused by the lifecycle, from whichever route asked for it (signals, ERP updates).
+    for refusal, answer in ((SignalNotFoundError, NotFoundError), (TransitionRefusedError, IllegalTransitionError),
+                            (KeyReusedError, InvalidRequestError)):
+        app.add_exception_handler(refusal, _as(answer))
 
     @app.exception_handler(EffectRefusedError)
     async def refused(request: Request, exc: EffectRefusedError) -> JSONResponse:

@@ -34,6 +34,9 @@ def _kinds_of(union: Any) -> frozenset[str]:
 
 EVENT_TYPES = _kinds_of(Event) | _kinds_of(FloorEvent)
 KEEPALIVE = b": keepalive\n\n"
+HEARTBEAT = b"event: heartbeat\ndata: {}\n\n"
+"""The keep-alive as an event, for a browser page: EventSource hides comments, so only an event tells it that a
+quiet stream is still alive."""
 
 
 def frame(body: dict[str, Any]) -> bytes:
@@ -162,8 +165,9 @@ class EventStream:
             line = loop.line
         return line
 
-    async def stream(self, *, after: int | None, wanted: Wanted) -> AsyncIterator[bytes]:
-        """The SSE body for one client: events after `after` from the log (None: from now on), then live."""
+    async def stream(self, *, after: int | None, wanted: Wanted, heartbeat: bool = False) -> AsyncIterator[bytes]:
+        """The SSE body for one client: events after `after` from the log (None: from now on), then live; when
+        quiet, a keep-alive comment (or, with `heartbeat`, an `event: heartbeat`) every `keepalive_s`."""
         if self._closed:
             return
         client = _Client(wanted)
@@ -186,7 +190,7 @@ class EventStream:
                     async with asyncio.timeout(self._keepalive_s):
                         await client.wake.wait()
                 except TimeoutError:
-                    yield KEEPALIVE
+                    yield HEARTBEAT if heartbeat else KEEPALIVE
                     continue
                 client.wake.clear()
                 if client.overflowed:

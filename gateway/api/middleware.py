@@ -54,6 +54,30 @@ class BodyLimit:
         await self.app(scope, bounded, send)
 
 
+class JsonWrites:
+    """Refuses (415) a write whose Content-Type is not application/json, with or without a body.
+
+    A web page on the plant network can make a browser send a form or a plain-text POST to another origin
+    without asking it first; a request that says it carries JSON needs the API's consent (a CORS preflight),
+    which this API never gives. So no page can drive a write from a browser, whatever the API's keys.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in _SAFE_METHODS and scope["path"].startswith("/api/"):
+            content_type = dict(scope["headers"]).get(b"content-type", b"")
+            if content_type.split(b";")[0].strip().lower() != b"application/json":
+                await send_error(send, 415, "unsupported_media_type",
+                                 "a write needs 'Content-Type: application/json' (an empty body is fine)")
+                return
+        await self.app(scope, receive, send)
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class FaultGuard:
     """Turns an exception that escaped the app into a 500 in the error shape, logged at a limited rate."""
 

@@ -37,6 +37,15 @@ class TransitionOut(BaseModel):
     detail: dict[str, Any]
 
 
+class DocumentOut(BaseModel):
+    """A document a delivery target made for the signal in its system (docs/ERP.md)."""
+
+    target: str
+    document_id: str
+    created_at: str
+    cancelled_at: str | None
+
+
 class SignalOut(BaseModel):
     """A kanban pull signal: one card released for one container, and where it stands."""
 
@@ -63,6 +72,7 @@ class SignalOut(BaseModel):
     pieces_at_close: int | None
     close_reason: str | None
     transitions: list[TransitionOut]
+    documents: list[DocumentOut]  # made by delivery targets: an ERPNext Material Request, an Odoo order, ...
 
 
 class SignalList(BaseModel):
@@ -76,7 +86,7 @@ class SignalList(BaseModel):
 class ActionIn(BaseModel):
     """Optional body of a lifecycle POST: who is acting (kept on the transition)."""
 
-    by: str = Field(default="api", min_length=1, max_length=100)
+    by: str | None = Field(default=None, min_length=1, max_length=100)  # default: the key's name, else "api"
 
 
 class ShipIn(ActionIn):
@@ -237,6 +247,16 @@ class Health(BaseModel):
     uptime_s: float
 
 
+class Readiness(BaseModel):
+    """Whether the service can take traffic, and what it is waiting for."""
+
+    ready: bool
+    plant_loaded: bool
+    started_up: bool  # the first tick (stale checks, first Andon colours) is done
+    broker_connected: bool
+    database_writable: bool
+
+
 class Counters(BaseModel):
     """Ingest counters since the database was created."""
 
@@ -244,3 +264,4 @@ class Counters(BaseModel):
     rejected: dict[str, int]
     event_stream_clients: int  # connected to /api/v1/events now
     event_stream_overflows: int  # of them disconnected for falling behind, since start
+    sparkplug: dict[str, int] = {}  # Sparkplug B since start: rebirth_requests, sequence_gaps, data_before_birth, ...

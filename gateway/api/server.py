@@ -9,6 +9,8 @@ import uvicorn
 import uvicorn.protocols.http.h11_impl  # loaded with the other modules, not when the API starts
 from fastapi import FastAPI
 
+from config.service import ApiTls
+
 
 class ApiStartError(Exception):
     """The HTTP server could not start (port in use, address not available)."""
@@ -24,9 +26,10 @@ class _Server(uvicorn.Server):
 class ApiServer:
     """Serves the FastAPI app on the configured address until cancelled."""
 
-    def __init__(self, app: FastAPI, *, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, *, host: str, port: int, tls: ApiTls | None = None) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", http="h11", ws="none"
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", http="h11", ws="none",
+            ssl_certfile=tls.cert_file if tls else None, ssl_keyfile=tls.key_file if tls else None,
         )
         self._server = _Server(config)
         self.host, self.port = host, port

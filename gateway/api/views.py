@@ -19,8 +19,10 @@ def signal_out(row: dict[str, Any]) -> SignalOut:
     """A stored signal row (with its transitions) as the API shows it."""
     times = {key: iso(row[key]) for key in _TIMES}
     steps = [step | {"at": iso(step["ts"])} for step in row["transitions"]]
+    documents = [doc | {"created_at": iso(doc["created_at"]), "cancelled_at": iso(doc["cancelled_at"])}
+                 for doc in row["documents"]]
     return SignalOut.model_validate(
-        row | times | {"open": row["status"] in OPEN_STATUSES, "transitions": steps}
+        row | times | {"open": row["status"] in OPEN_STATUSES, "transitions": steps, "documents": documents}
     )
 
 

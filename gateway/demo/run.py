@@ -1,80 +1,80 @@
-"""`kanban-edge demo`: broker, service and simulated scales in one process, stopped with Ctrl-C."""
+"""`kanban-edge demo`: broker, service, edge poller and simulator in one process, stopped with Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import time
+import sys
 
+import httpx
+
+from config.connectors import InfluxConfig
 from config.plant import PlantConfig
-from edge.mqtt_out import connect_publisher
-from edge.simulated_press import SimulatedPress
-from edge.simulated_scales import SimBin, SimulatedScales
+from edge.runner import run_edge
+from edge.sim.plc_server import served_here
+from edge.sim.run import run_simulation
 from gateway.demo.broker import demo_broker
+from gateway.demo.status import StatusLine, log_above, watch
 from gateway.plant import Plant
 from gateway.service import Service
 
 log = logging.getLogger(__name__)
 
-
-def simulated_bins(config: PlantConfig, *, drain_s: float = 30.0) -> list[SimBin]:
-    """Every bin starts full and reaches its reorder point in about `drain_s` seconds."""
-    items = config.items_by_sku
-    sims = []
-    for b in config.bins:
-        start = float(b.capacity)
-        sims.append(
-            SimBin(
-                bin_id=b.id, topic=config.scale_topic(b.id, b.scale.topic), tasmota=b.scale.topic is not None,
-                unit_weight_g=items[b.sku].unit_weight_g, tare_g=b.scale.tare_g,
-                container_qty=b.container_qty, pieces=start,
-                use_per_s=(start - b.reorder_point) / drain_s,
-            )
-        )
-    return sims
+INFLUX_DATABASE = "kanban"
 
 
 async def run_demo(
-    config: PlantConfig, stop: asyncio.Event, *, drain_s: float = 30.0, new_state: bool = False
+    config: PlantConfig, stop: asyncio.Event, *, speed: float, seed: int | None = None,
+    influx_url: str | None = None, new_state: bool = False,
 ) -> None:
-    """Run until `stop` is set; simulated bins reach their reorder point in about `drain_s` seconds."""
+    """Run until `stop` is set: the simulated plant runs `speed` times faster than real time.
+
+    The demo's edge poller reads only the PLCs the simulator plays (on this machine): a demo never reaches out
+    to devices on the plant network."""
+    if influx_url is not None:
+        config = config.model_copy(update={"influx": await _influx_1x(influx_url)})
     async with demo_broker(config.mqtt.host, config.mqtt.port) as broker:
         service = Service(Plant.of(config), new_state=new_state)
-        api = f"http://{config.api.host}:{config.api.port}"
-        print(f"broker:  {broker}")
-        print(f"API:     {api}/api/v1/signals?status=open   {api}/api/v1/bins   {api}/docs")
-        print(f"         {api}/api/v1/stations   {api}/api/v1/andon   {api}/api/v1/alarms")
-        print(f"topics:  {config.prefix}/scale/<bin>  {config.prefix}/signal/<bin>  {config.prefix}/deadletter")
-        print("Ctrl-C stops.")
-        async with asyncio.TaskGroup() as tasks:
-            runner = tasks.create_task(service.run(stop), name="service")
-            sim = tasks.create_task(_simulate(config, drain_s), name="simulator")
-            await runner
-            sim.cancel()
+        _print_urls(config, broker)
+        status = StatusLine(sys.stdout)
+        with log_above(status):
+            async with asyncio.TaskGroup() as tasks:
+                runner = tasks.create_task(service.run(stop), name="service")
+                devices = [tasks.create_task(run_simulation(config, stop, speed=speed, seed=seed), name="simulator"),
+                           tasks.create_task(_watch(config, status), name="status-line")]
+                simulated = config.model_copy(update={"plcs": [p for p in config.plcs if served_here(p)], "scales": []})
+                if simulated.plcs and not config.edge.in_gateway:
+                    devices.append(tasks.create_task(run_edge(simulated, stop), name="edge"))
+                await runner
+                for task in devices:
+                    task.cancel()
 
 
-async def _simulate(config: PlantConfig, drain_s: float) -> None:
-    sim = SimulatedScales(simulated_bins(config, drain_s=drain_s))
-    press = SimulatedPress([plc for plc in config.plcs if plc.points], config.prefix)
-    client = await connect_publisher(config.mqtt.host, config.mqtt.port, f"{config.client_id}-simulator")
+def _print_urls(config: PlantConfig, broker: str) -> None:
+    api = f"http://{config.api.host}:{config.api.port}"
+    print(f"broker:  {broker}")
+    print(f"Andon:   {api}/andon")
+    print(f"API:     {api}/api/v1/signals?status=open   {api}/api/v1/bins   {api}/api/v1/stations")
+    print(f"         {api}/api/v1/alarms   {api}/api/v1/andon   {api}/api/v1/kpis   {api}/docs")
+    print(f"health:  {api}/healthz   {api}/readyz   {api}/metrics")
+    if config.influx is not None:
+        print(f"history: {config.influx.url} ({config.influx.database or config.influx.bucket})")
+    print(f"topics:  {config.prefix}/scale/<bin>  {config.prefix}/signal/<bin>  {config.prefix}/deadletter")
+    print("Ctrl-C stops.", flush=True)
 
-    def on_message(client_: object, topic: str, payload: bytes, qos: int, properties: object) -> None:
-        with contextlib.suppress(ValueError, KeyError):
-            body = json.loads(payload)
-            if body["type"] == "signal_released":
-                sim.on_signal(body["bin_id"], time.time())
 
-    def publish(topic: str, payload: bytes) -> None:
-        client.publish(topic, payload, qos=0)
+async def _watch(config: PlantConfig, status: StatusLine) -> None:
+    await watch(f"http://{config.api.host}:{config.api.port}", status)
 
-    client.on_message = on_message
-    client.subscribe(f"{config.prefix}/signal/+", qos=1)
+
+async def _influx_1x(url: str) -> InfluxConfig:
+    """History to an InfluxDB 1.x: the database is created if it is missing (a no-op when it exists)."""
+    influx = InfluxConfig(api="v1", url=url, database=INFLUX_DATABASE)
     try:
-        while True:
-            sim.step(time.time(), 1.0, publish)
-            press.step(time.time(), 1.0, publish)
-            await asyncio.sleep(1.0)
-    finally:
-        await client.disconnect()
+        async with httpx.AsyncClient(timeout=5) as client:
+            answer = await client.post(f"{influx.url}/query", data={"q": f"CREATE DATABASE {INFLUX_DATABASE}"})
+            answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("could not create database %s at %s (%s): history waits in the outbox until it exists",
+                    INFLUX_DATABASE, url, exc)
+    return influx

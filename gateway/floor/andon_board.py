@@ -146,9 +146,15 @@ class AndonBoard:
 
     def stations(self) -> Iterator[tuple[str, str, Colour, AndonInputs]]:
         """Line, station, published colour and current inputs of every station that has a colour."""
-        for s, colour in enumerate(self._colours):
+        for line, name, colour, inputs in self.every_station():
             if colour is not None:
-                yield self._lines[s], self._names[s], colour, self._inputs(s)
+                yield line, name, colour, inputs
+
+    def every_station(self) -> Iterator[tuple[str, str, Colour | None, AndonInputs]]:
+        """Line, station, published colour (None until the first refresh after start-up has given it one) and
+        current inputs of every station."""
+        for s, colour in enumerate(self._colours):
+            yield self._lines[s], self._names[s], colour, self._inputs(s)
 
     def colours(self) -> dict[str, Colour]:
         """The colour of every station that has one, by `<line>/<station>`."""

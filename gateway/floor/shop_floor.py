@@ -76,6 +76,7 @@ class ShopFloor:
         self._calls = {s.material_call: s.id for s in config.stations if s.material_call is not None}
         self.material_calls: dict[str, bool] = {}  # station → its operator's material call is on
         self.calls_seen: set[str] = set()  # stations whose material call was reported since the last Andon refresh
+        self.received = 0  # PLC messages handled (points and statuses), for the metrics
 
     def routes(self) -> dict[str, tuple[TopicHandler, str]]:
         """Topic → (handler, key) for every configured point and every PLC's status."""
@@ -93,8 +94,12 @@ class ShopFloor:
         A value outside its point's domain (what its type, scale and offset can give), or one its counter
         refuses, is rejected before anything changes.
         """
+        self.received += 1
         body = _decode(PointPayload, payload)
-        value = body.value
+        return self.apply_point(key, body.value, body.ts, now)
+
+    def apply_point(self, key: str, value: bool | int | float, ts: str | float | None, now: float) -> bool:
+        """A decoded point value, measured at `ts` (None: now), checked and applied as `handle_point` does."""
         domain, type_ = self._domains[key]
         if isinstance(value, bool) and not domain.flag:
             raise PayloadError("invalid_payload", f"point {key} ({type_}) takes a number, got {value}")
@@ -107,8 +112,7 @@ class ShopFloor:
             )
         counted = None
         if key in self._counters:
-            ts = self._ts(body.ts, now)
-            verdict, counted = self.rules.on_counter(key, int(value), ts)
+            verdict, counted = self.rules.on_counter(key, int(value), self._ts(ts, now))
             if verdict is CounterVerdict.OUT_OF_ORDER:
                 raise PayloadError("out_of_order", f"counter {key}: reading older than the last one")
             if verdict is CounterVerdict.OUT_OF_RANGE:
@@ -128,8 +132,13 @@ class ShopFloor:
 
     def handle_status(self, plc_id: str, payload: bytes, now: float) -> bool:
         """The poller reports a PLC reachable or not."""
+        self.received += 1
         body = _decode(StatusPayload, payload)
-        return self._stage(self.rules.plc_status(plc_id, online=body.online, now=now, detail=body.error))
+        return self.set_online(plc_id, online=body.online, now=now, detail=body.error)
+
+    def set_online(self, plc_id: str, *, online: bool, now: float, detail: str = "") -> bool:
+        """A PLC is known reachable or not (its poller or its Sparkplug node says so)."""
+        return self._stage(self.rules.plc_status(plc_id, online=online, now=now, detail=detail))
 
     def tick(self, now: float) -> None:
         """Advance time: silent PLCs go offline, scheduled stations that put nothing out stall."""

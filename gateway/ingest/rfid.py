@@ -10,7 +10,7 @@ import logging
 
 from config.plant import PlantConfig
 from config.rfid import RfidConfig, RfidReader
-from gateway.ingest.epc import decode_sgtin96
+from gateway.ingest.epc import decode_grai96, decode_sgtin96
 from gateway.ingest.rfid_payloads import TagRead, decode_rfid
 from gateway.ingest.router import TopicHandler
 from gateway.messages import event_body
@@ -24,21 +24,25 @@ _PRUNE_AT = 10_000  # remembered (tag, antenna) pairs before the ones outside th
 
 
 class TagMap:
-    """Which loop and card a tag stands for: by its EPC as configured, else by the GTIN of its SGTIN-96."""
+    """Which loop and card a tag stands for: by its EPC as configured, else by the GTIN of its SGTIN-96 or the
+    asset type of its GRAI-96 (a returnable container)."""
 
     def __init__(self, *, rfid: RfidConfig, loops_by_gtin: dict[str, list[str]]) -> None:
         self._cards = {tag.epc: (tag.loop, tag.card) for tag in rfid.tags}
         self._loops_by_gtin = loops_by_gtin
+        self._loops_by_grai = {asset_type.grai: asset_type.loops for asset_type in rfid.asset_types}
 
     def card_for(self, epc: str, reader: RfidReader) -> tuple[str, int | None] | None:
         """(loop, card number) for an EPC; the number is None for a tag that stands for any card of its loop."""
         explicit = self._cards.get(epc)
         if explicit is not None:
             return explicit
-        sgtin = decode_sgtin96(epc)
-        if sgtin is None:
+        if (sgtin := decode_sgtin96(epc)) is not None:
+            loops = self._loops_by_gtin.get(sgtin.gtin, [])
+        elif (grai := decode_grai96(epc)) is not None:
+            loops = self._loops_by_grai.get(grai.asset_grai, [])
+        else:
             return None
-        loops = self._loops_by_gtin.get(sgtin.gtin, [])
         if reader.loops:
             loops = [loop for loop in loops if loop in reader.loops]
         return (loops[0], None) if len(loops) == 1 else None
@@ -58,6 +62,7 @@ class RfidIngest:
         self._tags = tags
         self._seen: dict[tuple[str, int | None], float] = {}
         self.unknown_tags = 0  # reads of tags that stand for no card (other goods, badges): not an error
+        self.received = 0  # reader messages handled, for the metrics
 
     @classmethod
     def for_plant(
@@ -80,6 +85,7 @@ class RfidIngest:
 
     def handle(self, reader_id: str, payload: bytes, now: float) -> bool:
         """Apply one reader message; True when it changed a card (its acknowledgement waits for the commit)."""
+        self.received += 1
         reader = self._readers[reader_id]
         staged = False
         for read in decode_rfid(payload):

@@ -9,7 +9,8 @@ from gateway.ingest.scale_payloads import decode_scale
 from gateway.messages import event_body
 from gateway.state.committer import Committer
 from rules.engine import Engine
-from rules.scale_bin import Verdict
+from rules.events import Event
+from rules.scale_bin import Reading, Verdict
 
 
 class BinMarks:
@@ -46,12 +47,17 @@ class ScaleIngest:
         self._site = site
         self._committer = committer
         self._max_skew_s = max_clock_skew_s
+        self.received = 0  # messages handled, for the metrics
         self.dirty = BinMarks(len(engine))  # bins whose level changed since the last snapshot
         self.moved = BinMarks(len(engine))  # bins whose level changed since the last Andon refresh
 
     def handle(self, bin_id: str, payload: bytes, now: float) -> bool:
         """Apply one reading; True when it caused effects (its acknowledgement waits for their commit)."""
-        reading = decode_scale(payload, now=now, max_skew_s=self._max_skew_s)
+        self.received += 1
+        return self.apply(bin_id, decode_scale(payload, now=now, max_skew_s=self._max_skew_s), now)
+
+    def apply(self, bin_id: str, reading: Reading, now: float) -> bool:
+        """Apply a decoded reading (`PayloadError` when the bin's rule refuses it); True when it caused effects."""
         scale_bin = self._engine.bin(bin_id)
         verdict, events = scale_bin.on_reading(reading, now)
         if verdict is not Verdict.APPLIED:
@@ -60,11 +66,22 @@ class ScaleIngest:
         self.moved.add(scale_bin.number)
         if not events:
             return False
-        ctx = scale_bin.spec
+        self._stage(bin_id, events)
+        return True
+
+    def lost(self, bin_id: str, now: float) -> bool:
+        """The bin's sensor is known to be gone: its stale alarm now; True when that staged an event."""
+        event = self._engine.bin(bin_id).lost(now)
+        if event is None:
+            return False
+        self._stage(bin_id, (event,))
+        return True
+
+    def _stage(self, bin_id: str, events: tuple[Event, ...]) -> None:
+        ctx = self._engine.bin(bin_id).spec
         state = self._engine.state_copy(bin_id)
         for event in events:
             self._committer.stage_event(event, event_body(event, ctx, self._site), state)
-        return True
 
 
 _VERDICT_DETAIL = {

@@ -76,10 +76,11 @@ class _AckingClient(Client):
     """gmqtt client whose connections use `_Protocol`: the handler acknowledges each message when it says so."""
 
     def __init__(
-        self, client_id: str, *, handler: Handler, reconnect_max_s: float, session_expiry_s: int | None
+        self, client_id: str, *, handler: Handler, reconnect_max_s: float, session_expiry_s: int | None,
+        clean_session: bool,
     ) -> None:
         super().__init__(client_id, reconnect_max_s=reconnect_max_s, session_expiry_s=session_expiry_s,
-                         acknowledge_on_receipt=False)
+                         acknowledge_on_receipt=False, clean_session=clean_session)
         self._handler = handler
 
     async def _create_connection(
@@ -113,11 +114,14 @@ class AckingLink(MqttLink):
         subscriptions: list[str],
         handler: Handler,
         on_connected: Callable[[], None] = lambda: None,
+        clean_session: bool = False,
     ) -> None:
-        super().__init__(settings=settings, client_id=client_id, subscriptions=subscriptions, on_connected=on_connected)
+        super().__init__(settings=settings, client_id=client_id, subscriptions=subscriptions, on_connected=on_connected,
+                         clean_session=clean_session)
         self._handler = handler
 
     def _make_client(self, *, reconnect_max_s: float, session_expiry_s: int | None) -> Client:
         return _AckingClient(
-            self._client_id, handler=self._handler, reconnect_max_s=reconnect_max_s, session_expiry_s=session_expiry_s
+            self._client_id, handler=self._handler, reconnect_max_s=reconnect_max_s, session_expiry_s=session_expiry_s,
+            clean_session=self._clean_session,
         )

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gateway.state.documents import documents_of
 from rules.cards import CLOSED_STATUSES, OPEN_STATUSES, Card
 from rules.events import SignalChanged, SignalReleased
 from rules.scale_bin import BinState
@@ -209,4 +210,5 @@ def _with_transitions(cur: sqlite3.Cursor, row: dict[str, Any]) -> dict[str, Any
         "SELECT kind, status, ts, by, detail FROM transitions WHERE signal_id = ? ORDER BY seq", (row["id"],)
     ).fetchall()
     row["transitions"] = [dict(step) | {"detail": json.loads(step["detail"])} for step in steps]
+    row["documents"] = documents_of(cur, row["id"])
     return row

@@ -27,6 +27,7 @@ from gateway.log_limit import LogThrottle, traceback_excerpt
 from gateway.mqtt.link import Ack
 from gateway.state.cards import IdempotentAnswer
 from gateway.state.consumption import SampleRow
+from gateway.state.documents import DocumentChange
 from gateway.state.store import Batch, EventPrune, Store, StoreError
 from rules.events import Event
 from rules.floor import FloorChange
@@ -61,11 +62,13 @@ class Committer:
     def __init__(
         self, *, store: Store, executor: Executor, on_committed: Callable[[Sequence[Batch]], None],
         on_refused: Callable[[Message, str], None] = lambda message, reason: None,
+        on_written: Callable[[int, float], None] = lambda staged, seconds: None,
     ) -> None:
         self._store = store
         self._executor = executor
         self._on_committed = on_committed
         self._on_refused = on_refused  # a message whose effects could not be stored: reject it
+        self._on_written = on_written  # staging calls and seconds of each transaction, for the metrics
         self._batch = Batch()  # everything staged, merged: what the next transaction writes
         # What each staging call added, with its origin: replayed into a part per cause only when the merged
         # batch holds something the database refuses (a tuple a call; a Batch a cause would cost far more).
@@ -112,6 +115,10 @@ class Committer:
         transaction."""
         self._stage(_add_samples, rows, keep_after)
 
+    def stage_document(self, change: DocumentChange) -> None:
+        """Record a document a delivery target made or cancelled in the next transaction."""
+        self._stage(_add_document, change)
+
     def stage_event_prune(self, prune: EventPrune) -> None:
         """Delete old events from the log in the next transaction."""
         self._stage(_add_prune, prune)
@@ -154,10 +161,12 @@ class Committer:
             # Later acknowledgements wait only behind acknowledgements held in this batch, so a
             # snapshot-only write never stalls the broker.
             self._in_flight = bool(acks)
+            started = time.perf_counter()
             try:
                 committed, refused = await self._write(loop, batch, staged)
             finally:
                 self._in_flight = False
+            self._on_written(len(staged), time.perf_counter() - started)
             for origin, reason in refused:
                 self._refuse(origin, reason)
             # A refused message is acknowledged too: redelivered, it would be refused again, forever.
@@ -263,6 +272,10 @@ def _add_samples(batch: Batch, rows: list[SampleRow], keep_after: float | None) 
     batch.samples.extend(rows)
     if keep_after is not None:
         batch.keep_samples_after = keep_after
+
+
+def _add_document(batch: Batch, change: DocumentChange) -> None:
+    batch.documents.append(change)
 
 
 def _add_prune(batch: Batch, prune: EventPrune) -> None:

@@ -30,6 +30,7 @@ from gateway.state.cards import (
     write_release,
 )
 from gateway.state.consumption import CONSUMPTION_MIGRATION, SampleRow, read_samples, write_samples
+from gateway.state.documents import DOCUMENTS_MIGRATION, DocumentChange, write_documents
 from gateway.state.floor import ANDON_MIGRATION, FLOOR_MIGRATION, FloorBatch, FloorReads, write_floor
 from rules.analytics import Sample
 from rules.events import Event, SensorRecovered, SensorStale, SignalChanged, SignalReleased
@@ -70,6 +71,7 @@ _MIGRATIONS = (
     CONSUMPTION_MIGRATION,  # 4: consumption counter and its sampled history, for analytics
     EVENT_LOG_MIGRATION,  # 5: events by time, so retention finds the old ones without reading the log
     ANDON_MIGRATION,  # 6: each station's last Andon colour, so a restart logs only the colours that changed
+    DOCUMENTS_MIGRATION,  # 7: documents delivery targets (ERPs) made for signals
 )
 """Schema steps in order: a database at version n runs steps n+1 onwards, each in its own transaction."""
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -103,6 +105,7 @@ class Batch:
     samples: list[SampleRow] = field(default_factory=list)  # consumption history
     keep_samples_after: float | None = None
     prune_events: EventPrune | None = None
+    documents: list[DocumentChange] = field(default_factory=list)  # made or cancelled by delivery targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +178,7 @@ class Store:
             [(reason, n, n) for reason, n in batch.rejections.items()],
         )
         write_floor(cur, batch.floor)
+        write_documents(cur, batch.documents)
         if batch.samples or batch.keep_samples_after is not None:
             write_samples(cur, batch.samples, batch.keep_samples_after)
         cur.executemany("UPDATE events SET published = 1 WHERE seq = ?", [(s,) for s in batch.published])
@@ -241,6 +245,21 @@ class Store:
         """A loop's consumption samples from `since`, oldest first."""
         with self._read_lock:
             return read_samples(self._reader.cursor(), bin_id, since)
+
+    def document(self, signal_id: str, target: str) -> tuple[str, bool] | None:
+        """The document a target made for a signal and whether it was cancelled, or None."""
+        rows = self._query(
+            "SELECT document_id, cancelled_at FROM signal_documents WHERE signal_id = ? AND target = ?",
+            (signal_id, target),
+        )
+        return (rows[0]["document_id"], rows[0]["cancelled_at"] is not None) if rows else None
+
+    def signal_of_document(self, target: str, document_id: str) -> str | None:
+        """The signal a target made `document_id` for, or None."""
+        rows = self._query(
+            "SELECT signal_id FROM signal_documents WHERE target = ? AND document_id = ?", (target, document_id)
+        )
+        return str(rows[0]["signal_id"]) if rows else None
 
     def idempotent_answer(self, key: str) -> tuple[str, dict[str, Any]] | None:
         """The request an `Idempotency-Key` was first used for and the signal it answered, or None."""

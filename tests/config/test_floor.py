@@ -109,7 +109,7 @@ def test_field_errors_point_at_their_line(tmp_path: Path) -> None:
 def test_host_and_serial_together_is_an_error(tmp_path: Path) -> None:
     [issue] = issues_of(tmp_path, replace_line(GOOD, 4, "    host: 10.0.0.21\n    serial: {port: /dev/ttyUSB0}"))
     assert (issue.path, issue.line) == ("plcs[0]", 3)
-    assert "not both" in issue.reason
+    assert "only one of them" in issue.reason
 
 
 def test_example_plant_chains_its_stations() -> None:
@@ -166,7 +166,9 @@ def test_stack_lights_are_checked(tmp_path: Path) -> None:
     }
     [issue] = issues_of(tmp_path, GOOD.replace("stations:\n", "    lights:\n      - {station: L1/S1}\nstations:\n"))
     assert (issue.path, issue.line) == ("plcs[0].lights[0]", 21)
-    assert issue.reason == "give coils (one per lamp) or holding_register (a colour code), exactly one of them"
+    assert issue.reason == (
+        "give coils or holding_register (Modbus), or lamp_nodes or node (OPC UA), exactly one of them"
+    )
 
 
 BACKFLUSH = """\

@@ -452,7 +452,9 @@ def test_field_error_does_not_hide_cross_check_errors_of_the_same_bin(tmp_path: 
 
 @pytest.mark.parametrize("plant", sorted((Path(__file__).resolve().parents[2] / "config").glob("*.yaml")), ids=str)
 def test_every_shipped_plant_file_is_valid(plant: Path) -> None:
-    assert load_config(plant, env={}).bins
+    secrets = {"KANBAN_MQTT_PASSWORD": "from-the-environment", "KANBAN_INFLUX_TOKEN": "from-the-environment",
+               "KANBAN_KEY_ADMIN": "a" * 24, "KANBAN_KEY_VIEWER": "v" * 24, "KANBAN_KEY_DISPLAY": "d" * 24}
+    assert load_config(plant, env=secrets).bins
 
 
 RFID = """rfid:
@@ -496,3 +498,18 @@ def test_rfid_tags_and_gtins_load(tmp_path: Path) -> None:
     assert config.items[0].gtin14 == "00614141123452"
     assert config.rfid.tags[0].epc == "E28011606000020A1B2C3D01"
     assert config.rfid.dedup_window_s == 5.0
+
+
+def test_container_asset_types_are_checked_and_located(tmp_path: Path) -> None:
+    asset_types = """rfid:
+  asset_types:
+    - {grai: "00614141123452", loops: [B1, B9]}
+    - {grai: "00614141123452", loops: [B2]}
+"""
+    issues = {(i.line, i.path): i.reason for i in issues_of(write(tmp_path, GOOD + asset_types))}
+    assert issues == {
+        (27, "rfid.asset_types[0].loops"): "unknown loop 'B9' (not in bins)",
+        (28, "rfid.asset_types[1].grai"): "duplicate grai '00614141123452'",
+    }
+    typo = asset_types.replace("123452\", loops: [B2]", "123453\", loops: [B2]")
+    assert only_issue(write(tmp_path, GOOD + typo)).reason == "check digit of GRAI 00614141123453 should be 2"

@@ -265,3 +265,12 @@ def test_a_character_yaml_does_not_allow_is_reported_with_its_line() -> None:
     assert line == 4
     words = ("control", "special")  # libyaml's, PyYAML's own reader's
     assert reason in {f"YAML syntax: character #x0007: {w} characters are not allowed" for w in words}
+
+
+def test_a_plain_scalar_that_reads_as_a_number_or_date_but_is_none_is_reported_not_raised() -> None:
+    # PyYAML's resolver takes `0b_` for an int and `2026-13-45` for a date, then fails to build them.
+    for text, kind in (("0b_", "int"), ("0x_", "int"), ("2026-13-45", "timestamp")):
+        located = load_yaml(f"site: plant\nid: {text}\n", ENV)
+        assert located.data == {"site": "plant", "id": text}
+        assert [(i.line, i.path) for i in located.issues] == [(2, ("id",))]
+        assert f"reads as a{'n' * (kind == 'int')} {kind} but is not one" in located.issues[0].reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.influx_points import Level, LevelFilter, event_point, measurement_of
+from connectors.influx_points import Level, LevelFilter, event_point, measurement_of, outbox_point
 from connectors.line_protocol import line
 from tests.loops import loop_info
 
@@ -44,3 +44,8 @@ def test_kinds_of_events_map_to_measurements_and_unknown_ones_still_flow() -> No
     assert line(event_point(body, LOOPS)) == (
         "event,site=p7,station=S9,type=card_scanned reader=\"r1\",seq=3i 1795773600000"
     )
+
+
+def test_outbox_counts_become_a_point_per_consumer_with_every_status() -> None:
+    point = outbox_point(site="p7", consumer="webhook:acme", counts={"pending": 3, "dead": 1}, ts=1.5)
+    assert line(point) == "outbox,consumer=webhook:acme,site=p7 pending=3i,delivered=0i,dead=1i,dropped=0i 1500"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from config.floor import Plc
-from edge.modbus_poller import PlcPoller
+from edge.modbus_poller import ModbusPoller
 from tests.conftest import free_port
 
 HEARTBEAT_S = 0.5
@@ -27,7 +27,7 @@ def plc(port: int, **settings: object) -> Plc:
 Statuses = list[tuple[float, dict[str, object]]]
 
 
-async def offline_statuses(poller: PlcPoller, count: int, timeout_s: float = 15.0) -> Statuses:
+async def offline_statuses(poller: ModbusPoller, count: int, timeout_s: float = 15.0) -> Statuses:
     """Run the poller until it has published `count` statuses; their arrival times and bodies."""
     statuses: Statuses = []
     enough = asyncio.Event()
@@ -58,7 +58,7 @@ def assert_every_heartbeat(statuses: Statuses) -> None:
 def test_offline_is_published_every_heartbeat_whatever_the_retry_delay(retry_s: float) -> None:
     # A retry cap below backoff's 0.5 s floor makes every wait exactly `retry_s`: with retries at 0.49 s, a
     # status sent only when a retry fails would go out at 0.98 s, twice the heartbeat.
-    poller = PlcPoller(plc=plc(free_port()), prefix="kanban/t", reconnect_max_s=retry_s)  # nothing listens there
+    poller = ModbusPoller(plc=plc(free_port()), prefix="kanban/t", reconnect_max_s=retry_s)  # nothing listens there
     statuses = asyncio.run(offline_statuses(poller, count=5))
     assert "cannot connect to 127.0.0.1" in str(statuses[0][1]["error"])
     assert_every_heartbeat(statuses)
@@ -75,7 +75,7 @@ def test_offline_is_published_every_heartbeat_while_each_attempt_waits_for_a_sil
         server = await asyncio.start_server(silent, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         try:
-            poller = PlcPoller(plc=plc(port, timeout_s=0.8), prefix="kanban/t", reconnect_max_s=0.3)
+            poller = ModbusPoller(plc=plc(port, timeout_s=0.8), prefix="kanban/t", reconnect_max_s=0.3)
             return await offline_statuses(poller, count=5)
         finally:
             server.close()
@@ -87,7 +87,7 @@ def test_offline_is_published_every_heartbeat_while_each_attempt_waits_for_a_sil
 
 def test_nothing_is_published_once_the_poller_is_cancelled() -> None:
     async def scenario() -> tuple[int, int]:
-        poller = PlcPoller(plc=plc(free_port()), prefix="kanban/t", reconnect_max_s=0.3)
+        poller = ModbusPoller(plc=plc(free_port()), prefix="kanban/t", reconnect_max_s=0.3)
         statuses = await offline_statuses(poller, count=2)  # the second one came from the heartbeat timer
         stopped = len(statuses)
         await asyncio.sleep(2 * HEARTBEAT_S)  # a timer left behind would publish within this

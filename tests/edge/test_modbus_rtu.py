@@ -14,7 +14,7 @@ from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from config.floor import Plc
-from edge.modbus_poller import PlcPoller
+from edge.modbus_poller import ModbusPoller
 from edge.register_codec import encode
 
 
@@ -60,7 +60,7 @@ def test_poller_reads_a_plc_over_rtu(null_modem: tuple[str, str]) -> None:
     async def run() -> None:
         server = ModbusSerialServer(device, port=server_port, baudrate=19200, parity="N")
         await server.listen()
-        poller = PlcPoller(plc=plc, prefix="kanban/t")
+        poller = ModbusPoller(plc=plc, prefix="kanban/t")
         task = asyncio.create_task(poller.run(lambda t, p: published.update({t: json.loads(p)})))
         for _ in range(200):
             if "kanban/t/plc/rtu1/count" in published:

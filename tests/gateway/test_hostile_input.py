@@ -9,116 +9,15 @@ takes writes, and nothing accepted was refused as `unstorable` (accepted values 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Coroutine, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from config.plant import PlantConfig
-from gateway.api.app import create_app
-from gateway.plant import Plant
-from gateway.service import Service
-
-T = TypeVar("T")
-
-SGTIN = "3074257BF7194E4000001A85"  # an SGTIN-96 of GTIN 80614141123458 (the item WASHER)
-PLANT: dict[str, Any] = {
-    "site": "hostile",
-    "suppliers": [{"id": "acme", "name": "ACME", "lead_time_h": 24,
-                   "webhook": {"url": "http://127.0.0.1:9/kanban", "secret": "s" * 16, "retry_initial_s": 60}}],
-    "items": [{"sku": "BOLT", "unit_weight_g": 10, "supplier": "acme"},
-              {"sku": "WASHER", "unit_weight_g": 1.5, "supplier": "acme", "gtin": "80614141123458"}],
-    "bins": [
-        {"id": "B1", "sku": "BOLT", "line": "L1", "station": "S1", "container_qty": 100, "cards": 2,
-         "reorder_point": 30, "debounce": {"readings": 1}, "scale": {"tare_g": 500}},
-        {"id": "B2", "sku": "BOLT", "line": "L1", "station": "S2", "container_qty": 100, "reorder_point": 30,
-         "scale": {"tare_g": 500, "topic": "tele/hx711/SENSOR"}},
-        {"id": "W1", "sku": "WASHER", "line": "L2", "station": "S3", "container_qty": 500, "cards": 2,
-         "reorder_point": 100, "receive_by_scale": False},
-    ],
-    "plcs": [{"id": "P1", "points": [
-        {"name": "loaded", "address": 0, "type": "uint32", "counter": {}},
-        {"name": "good", "address": 2, "type": "uint64", "counter": {"max_step": 2**53 - 1}},
-        {"name": "call", "table": "discrete", "address": 0, "type": "bool"},
-        {"name": "temp", "table": "input", "address": 0, "type": "int16", "scale": 0.1},
-    ]}],
-    "stations": [{"id": "S1", "line": "L1", "in_counters": ["P1/loaded"], "out_counters": ["P1/good"],
-                  "wip_warning": 40, "wip_limit": 50, "material_call": "P1/call"},
-                 {"id": "S2", "line": "L1", "in_counters": ["P1/good"], "wip_limit": 100}],
-    "rfid": {"readers": [{"id": "post", "role": "kanban_post"}, {"id": "dock", "role": "receiving"}],
-             "tags": [{"epc": "E28011606000020A1B2C3D01", "loop": "W1", "card": 1}]},
-}
-
-
-class LiveService:
-    """A service whose parts run on a thread's event loop; input is handed to them from the test."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        config = PlantConfig.model_validate(PLANT | {"storage": {"path": str(tmp_path / "state.db")}})
-        self.service = Service(Plant.of(config))
-        self.prefix = config.prefix
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="service-loop", daemon=True)
-        self._thread.start()
-        self.tasks = self.run(self._start())
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(self.service)),
-                                        base_url="http://edge")
-
-    async def _start(self) -> list[asyncio.Task[None]]:
-        return [asyncio.create_task(self.service.committer.run(), name="committer"),
-                asyncio.create_task(self.service.connectors.run(), name="connectors")]
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        """One QoS 1 message, as the broker link hands it over; returns once its effects are committed."""
-        async def handle() -> None:
-            self.service.ingest.handle(topic, payload, lambda: None)
-            await self.service.committer.drain()
-
-        self.run(handle())
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.run(self.client.request(method, path, **kwargs))
-
-    def next_count(self) -> int:
-        """A counter value one step on from the last one this test sent."""
-        self._count = getattr(self, "_count", 0) + 7
-        return self._count
-
-    def defects(self) -> tuple[int, int]:
-        """Messages refused as `unstorable` or rejected as `internal_error` so far: a defect each."""
-        counts = self.service.rejections.counts
-        return counts["unstorable"], counts["internal_error"]
-
-    def assert_alive(self, defects_before: tuple[int, int]) -> None:
-        """The committer and the connectors run, the database takes writes, and since `defects_before` no
-        message was refused as unstorable nor failed inside the service."""
-        for task in self.tasks:
-            assert not task.done(), f"{task.get_name()} ended: {task.exception() if not task.cancelled() else ''}"
-        assert self.service.committer.healthy, self.service.committer.last_error
-        assert self.defects() == defects_before
-
-    def close(self) -> None:
-        async def stop() -> None:
-            for task in self.tasks:
-                task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
-            await self.client.aclose()
-
-        self.run(stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.service.connectors.close()
-        self.service.store.close()
+from tests.gateway.live import SGTIN, LiveService
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +104,7 @@ WRITES: dict[str, tuple[list[str], list[str]]] = {
     "/api/v1/stations/{}/wip": (["S1", "S2"], ["wip"]),
     "/api/v1/alarms/{}/acknowledge": (["1"], []),
     "/api/v1/deliveries/{}/retry": (["1", "2"], []),
+    "/api/v1/targets/{}/updates": (["erp"], ["document_id", "action", "quantity", "asn"]),
 }
 
 
@@ -233,7 +133,7 @@ def test_no_write_request_gets_a_5xx_or_is_accepted_and_then_cannot_be_stored(
 ) -> None:
     path, body = request
     headers = {"content-type": "application/json" if json_type else "text/plain"}
-    if key is not None and key.isprintable() and key.isascii():
+    if key and key == key.strip() and key.isprintable() and key.isascii():  # what a client can send
         headers["idempotency-key"] = key
     before = live.defects()
     answer = live.request("POST", path, content=body, headers=headers)
@@ -248,7 +148,8 @@ def test_no_write_request_gets_a_5xx_or_is_accepted_and_then_cannot_be_stored(
 
 READS = ["/api/v1/signals?status={}&limit={}", "/api/v1/signals?since={}&cursor={}", "/api/v1/alarms?limit={}&x={}",
          "/api/v1/bins/{}/history?every={}", "/api/v1/loops/{}/analytics?x={}",
-         "/api/v1/deliveries?limit={}&supplier={}", "/api/v1/bins/{}?x={}"]
+         "/api/v1/deliveries?limit={}&supplier={}", "/api/v1/bins/{}?x={}", "/api/v1/signals.csv?status={}&limit={}",
+         "/api/v1/signals.csv?since={}&loop={}", "/api/v1/deliveries?target={}&limit={}"]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

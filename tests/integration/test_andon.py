@@ -92,7 +92,7 @@ def test_a_card_cancelled_through_the_api_turns_its_station_back_to_green(
     broker.publish(f"{gw.prefix}/scale/B2", json.dumps({"weight_g": 200}))  # 20 pieces: a kanban card opens
     wait_for(lambda: colours(gw)["L1/S2"] == "yellow", what="yellow for the open card")
     [signal_id] = [s["id"] for s in gw.get("/api/v1/signals").json()["signals"]]
-    assert httpx.post(f"{gw.api}/api/v1/signals/{signal_id}/cancel", timeout=5).status_code == 200
+    assert gw.post(f"/api/v1/signals/{signal_id}/cancel").status_code == 200
     wait_for(lambda: colours(gw)["L1/S2"] == "green", what="green once the card is cancelled")
     retained(broker, gw, "green", "green")
 

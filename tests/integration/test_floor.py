@@ -89,12 +89,12 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
 
     limit = next(a for a in alarms(gw) if a["kind"] == "wip_limit")
     acked = broker.subscribe(f"{gw.prefix}/alarm/+", count=1)
-    answer = httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5)
+    answer = gw.post(f"/api/v1/alarms/{limit['id']}/acknowledge")
     assert answer.status_code == 200
     assert answer.json()["status"] == "acknowledged"
     [(_, ack)] = messages(acked)  # every event of an alarm carries its detail, as raised
     assert (ack["type"], ack["alarm_id"], ack["detail"]) == ("alarm_acknowledged", limit["id"], "WIP 11 >= 10")
-    assert httpx.post(f"{gw.api}/api/v1/alarms/999999/acknowledge", timeout=5).status_code == 404
+    assert gw.post("/api/v1/alarms/999999/acknowledge").status_code == 404
 
     gw.kill()  # SIGKILL: what was answered is committed
     counter(broker, gw, "parts_in", 6)  # the same value again: no production
@@ -114,7 +114,7 @@ def test_counters_make_wip_raise_alarms_and_survive_kill_9(broker: Broker, floor
         ("alarm_acknowledged", "wip_limit"), ("alarm_cleared", "wip_limit"), ("alarm_cleared", "wip_warning"),
     ]
     assert all(body["detail"] == raised[str(body["alarm_kind"])]["detail"] for body in logged)
-    assert httpx.post(f"{gw.api}/api/v1/alarms/{limit['id']}/acknowledge", timeout=5).status_code == 409
+    assert gw.post(f"/api/v1/alarms/{limit['id']}/acknowledge").status_code == 409
     assert httpx.post(f"{gw.api}/api/v1/stations/S9/wip", json={"wip": 2}, timeout=5).status_code == 404
     assert httpx.post(f"{gw.api}/api/v1/stations/S1/wip", json={"wip": -1}, timeout=5).status_code == 422
 
@@ -201,7 +201,7 @@ def test_backflush_lowers_a_bin_without_scale_until_its_card_is_released(broker:
         wait_for(lambda: pieces() == 28, what="32 more pieces used")
         [signal_] = wait_for(open_signals, what="the bin's card")  # type: ignore[misc]
         assert signal_["pieces_at_release"] == 28
-        answer = httpx.post(f"{gw.api}/api/v1/signals/{signal_['id']}/receive", timeout=5)
+        answer = gw.post(f"/api/v1/signals/{signal_['id']}/receive")
         assert answer.status_code == 200
         wait_for(lambda: pieces() == 100, what="a container more (up to the bin's capacity)")
         assert open_signals() == []

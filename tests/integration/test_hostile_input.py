@@ -36,10 +36,6 @@ def plant(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
     gw.stop()
 
 
-def post(gw: Gateway, path: str, body: object) -> httpx.Response:
-    return httpx.post(f"{gw.api}{path}", json=body, timeout=10)
-
-
 def wip(gw: Gateway) -> int:
     [s1] = gw.get("/api/v1/stations").json()["stations"]
     return int(s1["wip"])
@@ -53,11 +49,11 @@ def test_a_wip_count_past_what_can_be_stored_is_refused_and_the_counters_go_on_c
     broker: Broker, plant: Gateway
 ) -> None:
     for too_big in (2**63, 2**63 - 1, MAX_COUNT + 1):  # once a crash, then a crash loop on the next step
-        answer = post(plant, "/api/v1/stations/S1/wip", {"wip": too_big})
+        answer = plant.post("/api/v1/stations/S1/wip", {"wip": too_big})
         assert answer.status_code == 422
         assert answer.json()["error"]["code"] == "invalid_request"
         assert "wip" in answer.json()["error"]["message"]
-    assert post(plant, "/api/v1/stations/S1/wip", {"wip": MAX_COUNT}).status_code == 200  # the most there can be
+    assert plant.post("/api/v1/stations/S1/wip", {"wip": MAX_COUNT}).status_code == 200  # the most there can be
     count_in(broker, plant, 0, 5, 4_000_000_000)  # parts keep coming in: WIP stays at its most, nothing overflows
     wait_for(lambda: plant.get("/api/v1/counters").json()["processed_since_start"] >= 3, what="the counts")
     assert wip(plant) == MAX_COUNT
@@ -69,7 +65,7 @@ def test_a_wip_count_past_what_can_be_stored_is_refused_and_the_counters_go_on_c
     wait_for(lambda: plant.get("/api/v1/counters").json()["processed_since_start"] >= 1, what="the next count")
     time.sleep(0.5)
     assert plant.healthy()
-    assert post(plant, "/api/v1/stations/S1/wip", {"wip": 3}).status_code == 200
+    assert plant.post("/api/v1/stations/S1/wip", {"wip": 3}).status_code == 200
     assert wip(plant) == 3
 
 
@@ -81,14 +77,14 @@ def test_a_shipped_quantity_past_what_can_be_stored_is_refused_and_the_signal_mo
     assert isinstance(signals, list)
     ship = f"/api/v1/signals/{signals[0]['id']}/ship"
 
-    answer = post(plant, ship, {"quantity": 10**30})
+    answer = plant.post(ship, {"quantity": 10**30})
     assert answer.status_code == 422
     assert answer.json()["error"]["code"] == "invalid_request"
-    shipped = post(plant, ship, {"quantity": 100, "asn": "ASN-1"})
+    shipped = plant.post(ship, {"quantity": 100, "asn": "ASN-1"})
     assert shipped.status_code == 200
     assert shipped.json()["status"] == "shipped"
     for alarm_id in (2**63, 2**64):
-        assert post(plant, f"/api/v1/alarms/{alarm_id}/acknowledge", None).status_code == 422
+        assert plant.post(f"/api/v1/alarms/{alarm_id}/acknowledge", None).status_code == 422
     assert plant.healthy()
 
 
@@ -116,7 +112,7 @@ def test_a_64_mib_body_is_refused_with_413_before_it_is_read(plant: Gateway) -> 
         pass  # the server answered 413 and closed the connection while the client was still sending
     assert time.monotonic() - started < 10
     assert _peak_rss_kb(plant.proc.pid) - peak_before < 20_000  # far less than the body: it was never held
-    assert post(plant, "/api/v1/stations/S1/wip", {"wip": 7}).status_code == 200
+    assert plant.post("/api/v1/stations/S1/wip", {"wip": 7}).status_code == 200
 
 
 def test_a_flood_of_bad_payloads_is_counted_and_dead_lettered_but_logged_a_line_at_a_time(

@@ -16,8 +16,7 @@ LOW = 500 + 25 * 10
 
 
 def post(gw: Gateway, path: str, body: dict[str, object] | None = None, key: str | None = None) -> httpx.Response:
-    headers = {"Idempotency-Key": key} if key else {}
-    return httpx.post(f"{gw.api}{path}", json=body, headers=headers, timeout=5)
+    return gw.post(path, body, headers={"Idempotency-Key": key} if key else {})
 
 
 def released_signal(broker: Broker, gw: Gateway) -> str:

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import Broker, Gateway, make_gateway, wait_for
@@ -208,11 +207,11 @@ def test_dead_lettered_delivery_is_sent_again_on_request(plant: Plant) -> None:
     assert (dead["attempts"], dead["last_error"]) == (2, "HTTP 500: ")
     assert plant.acme.accepted == {}
 
-    answer = httpx.post(f"{plant.gateway.api}/api/v1/deliveries/{dead['id']}/retry", timeout=5)
+    answer = plant.gateway.post(f"/api/v1/deliveries/{dead['id']}/retry")
     assert answer.status_code == 200
     wait_for(lambda: plant.acme.accepted, what="the retried delivery")
     assert [d["id"] for d in plant.deliveries("?status=delivered")] == [dead["id"]]
-    missing = httpx.post(f"{plant.gateway.api}/api/v1/deliveries/999/retry", timeout=5)
+    missing = plant.gateway.post("/api/v1/deliveries/999/retry")
     assert missing.status_code == 404
 
 

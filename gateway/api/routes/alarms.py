@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import FLOOR, READ, ServiceDep
 from gateway.api.errors import ConflictError, NotFoundError
 from gateway.api.floor_models import AlarmList, AlarmOut
 from gateway.api.floor_views import alarm_out
@@ -16,7 +16,7 @@ from gateway.floor.shop_floor import FloorOperationError
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
 
-@router.get("")
+@router.get("", dependencies=READ)
 async def list_alarms(
     service: ServiceDep,
     status: Literal["active", "all"] = "active",
@@ -28,7 +28,9 @@ async def list_alarms(
     return AlarmList(alarms=alarms, count=len(alarms))
 
 
-@router.post("/{alarm_id}/acknowledge", responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+@router.post(
+    "/{alarm_id}/acknowledge", dependencies=FLOOR, responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+)
 async def acknowledge_alarm(alarm_id: RowId, service: ServiceDep) -> AlarmOut:
     """Acknowledge an alarm; answers once it is committed. A cleared alarm cannot be acknowledged (409)."""
     try:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import DISPLAY, ServiceDep
 from gateway.api.errors import InvalidRequestError
 from gateway.api.event_stream import EVENT_TYPES, Wanted
 from gateway.api.models import ErrorOut
@@ -20,13 +20,17 @@ _STREAM = {"description": "`text/event-stream`: `id: <seq>`, `event: <type>`, `d
            "content": {"text/event-stream": {}}}
 
 
-@router.get("", response_class=StreamingResponse, responses={200: _STREAM, 422: {"model": ErrorOut}})
-async def stream_events(
+@router.get(
+    "", dependencies=DISPLAY, response_class=StreamingResponse, responses={200: _STREAM, 422: {"model": ErrorOut}}
+)
+async def stream_events(  # noqa: PLR0917 -- one parameter per documented option
     service: ServiceDep,
     types: Annotated[str | None, Query(alias="type", description="comma-separated event types to send")] = None,
     lines: Annotated[str | None, Query(alias="line", description="comma-separated lines to send events of")] = None,
     after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="send the logged events after this seq")] = None,
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_ID)] = None,
+    heartbeat: Annotated[bool, Query(description="when quiet, send `event: heartbeat` rather than a comment "
+                                                 "(a browser's EventSource sees only events)")] = False,
 ) -> StreamingResponse:
     """Every committed event once its commit is done; with `Last-Event-ID` (or `after`) first those missed."""
     start = last_event_id if last_event_id is not None else after
@@ -36,7 +40,7 @@ async def stream_events(
     wanted = Wanted(types=_known("type", "event type", types, EVENT_TYPES),
                     lines=_known("line", "line", lines, known_lines))
     return StreamingResponse(
-        service.events.stream(after=start, wanted=wanted), media_type="text/event-stream",
+        service.events.stream(after=start, wanted=wanted, heartbeat=heartbeat), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 

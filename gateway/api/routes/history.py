@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from connectors.influx_history import HistoryError, auto_every, bin_history, every_s
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import READ, ServiceDep
 from gateway.api.errors import ApiError, NotFoundError
 from gateway.api.models import ErrorOut
 
@@ -46,6 +46,7 @@ class HistoryOut(BaseModel):
 
 @router.get(
     "/api/v1/bins/{bin_id}/history",
+    dependencies=READ,
     responses={404: {"model": ErrorOut}, 400: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
 async def bin_level_history(

@@ -10,15 +10,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query
 
-from gateway.api.deps import ServiceDep
-from gateway.api.errors import IllegalTransitionError, InvalidRequestError, NotFoundError
+from gateway.api.auth import Caller
+from gateway.api.deps import READ, ServiceDep, SignalsCaller
+from gateway.api.errors import InvalidRequestError, NotFoundError
 from gateway.api.models import ActionIn, ErrorOut, ShipIn, SignalList, SignalOut
 from gateway.api.views import signal_out
 from gateway.floor.card_actions import (
     ActionRequest,
-    KeyReusedError,
-    SignalNotFoundError,
-    TransitionRefusedError,
 )
 from gateway.state.cards import SignalQuery
 from rules.cards import Action, SignalStatus
@@ -32,7 +30,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.get("", responses={422: {"model": ErrorOut}})
+@router.get("", dependencies=READ, responses={422: {"model": ErrorOut}})
 async def list_signals(  # noqa: PLR0917 -- one parameter per documented filter
     service: ServiceDep,
     status: StatusFilter = "all",
@@ -54,7 +52,7 @@ async def list_signals(  # noqa: PLR0917 -- one parameter per documented filter
     return SignalList(signals=signals, count=len(signals), next_cursor=_encode(last) if last else None)
 
 
-@router.get("/{signal_id}", responses={404: {"model": ErrorOut}})
+@router.get("/{signal_id}", dependencies=READ, responses={404: {"model": ErrorOut}})
 async def get_signal(signal_id: str, service: ServiceDep) -> SignalOut:
     """One signal with every transition (what, when, by whom)."""
     row = service.store.signal(signal_id)
@@ -65,50 +63,49 @@ async def get_signal(signal_id: str, service: ServiceDep) -> SignalOut:
 
 @router.post("/{signal_id}/acknowledge", responses=_ERRORS)
 async def acknowledge(
-    signal_id: str, service: ServiceDep, key: IdempotencyKey = None, body: ActionIn | None = None
+    signal_id: str, service: ServiceDep, caller: SignalsCaller, key: IdempotencyKey = None,
+    body: ActionIn | None = None,
 ) -> SignalOut:
     """The supplier or ERP confirms the signal."""
-    return await _act(service, signal_id, "acknowledge", body or ActionIn(), key)
+    return await _act(service, caller, signal_id, "acknowledge", body or ActionIn(), key=key)
 
 
 @router.post("/{signal_id}/ship", responses=_ERRORS)
 async def ship(
-    signal_id: str, service: ServiceDep, key: IdempotencyKey = None, body: ShipIn | None = None
+    signal_id: str, service: ServiceDep, caller: SignalsCaller, key: IdempotencyKey = None,
+    body: ShipIn | None = None,
 ) -> SignalOut:
     """The container is on its way; `quantity` defaults to the loop's container quantity."""
-    return await _act(service, signal_id, "ship", body or ShipIn(), key)
+    return await _act(service, caller, signal_id, "ship", body or ShipIn(), key=key)
 
 
 @router.post("/{signal_id}/receive", responses=_ERRORS)
 async def receive(
-    signal_id: str, service: ServiceDep, key: IdempotencyKey = None, body: ActionIn | None = None
+    signal_id: str, service: ServiceDep, caller: SignalsCaller, key: IdempotencyKey = None,
+    body: ActionIn | None = None,
 ) -> SignalOut:
     """The container arrived: the signal closes and its card is free again."""
-    return await _act(service, signal_id, "receive", body or ActionIn(), key)
+    return await _act(service, caller, signal_id, "receive", body or ActionIn(), key=key)
 
 
 @router.post("/{signal_id}/cancel", responses=_ERRORS)
 async def cancel(
-    signal_id: str, service: ServiceDep, key: IdempotencyKey = None, body: ActionIn | None = None
+    signal_id: str, service: ServiceDep, caller: SignalsCaller, key: IdempotencyKey = None,
+    body: ActionIn | None = None,
 ) -> SignalOut:
     """Withdraw a signal that was not shipped: it closes and its card is free again."""
-    return await _act(service, signal_id, "cancel", body or ActionIn(), key)
+    return await _act(service, caller, signal_id, "cancel", body or ActionIn(), key=key)
 
 
-async def _act(service: ServiceDep, signal_id: str, action: Action, body: ActionIn, key: str | None) -> SignalOut:
+async def _act(
+    service: ServiceDep, caller: Caller, signal_id: str, action: Action, body: ActionIn, *, key: str | None
+) -> SignalOut:
     shipping = body if isinstance(body, ShipIn) else None
     req = ActionRequest(
-        signal_id=signal_id, action=action, by=body.by, idempotency_key=key,
+        signal_id=signal_id, action=action, by=body.by or caller.name or "api", idempotency_key=key,
         quantity=shipping.quantity if shipping else None, asn=shipping.asn if shipping else None,
     )
-    try:
-        row = await service.card_actions.apply(req)
-    except SignalNotFoundError as exc:
-        raise NotFoundError(str(exc)) from exc
-    except TransitionRefusedError as exc:
-        raise IllegalTransitionError(str(exc)) from exc
-    except KeyReusedError as exc:
-        raise InvalidRequestError(str(exc)) from exc
+    row = await service.card_actions.apply(req)  # a refusal answers 404, 409 or 422 (gateway/api/errors.py)
     return signal_out(row)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api.deps import ServiceDep
+from gateway.api.deps import FLOOR, READ, ServiceDep
 from gateway.api.errors import NotFoundError
 from gateway.api.floor_models import StationList, StationOut, WipCount
 from gateway.api.floor_views import station_out
@@ -14,7 +14,7 @@ from gateway.floor.shop_floor import FloorOperationError
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
 
 
-@router.get("")
+@router.get("", dependencies=READ)
 async def list_stations(service: ServiceDep) -> StationList:
     """Every station with its WIP, levels, state and hourly rates."""
     now = service.clock()
@@ -22,7 +22,7 @@ async def list_stations(service: ServiceDep) -> StationList:
     return StationList(stations=stations, count=len(stations))
 
 
-@router.post("/{station_id}/wip", responses={404: {"model": ErrorOut}})
+@router.post("/{station_id}/wip", dependencies=FLOOR, responses={404: {"model": ErrorOut}})
 async def count_wip(station_id: str, count: WipCount, service: ServiceDep) -> StationOut:
     """Set a station's WIP from a physical count; answers once the change is committed."""
     now = service.clock()

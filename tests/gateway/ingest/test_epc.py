@@ -1,10 +1,11 @@
-"""SGTIN-96 decoding against the GS1 EPC Tag Data Standard's worked example; other EPCs are not SGTIN-96."""
+"""SGTIN-96 and GRAI-96 decoding against the GS1 EPC Tag Data Standard's worked examples; other EPCs are
+neither."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway.ingest.epc import Sgtin, check_digit, decode_sgtin96
+from gateway.ingest.epc import Grai, Sgtin, check_digit, decode_grai96, decode_sgtin96
 
 
 def test_gs1_tds_example_sgtin96() -> None:
@@ -42,3 +43,40 @@ def test_gs1_check_digit(digits: str, check: int) -> None:
 )
 def test_other_epcs_are_not_sgtin96(epc: str) -> None:
     assert decode_sgtin96(epc) is None
+
+
+def test_gs1_tds_example_grai96() -> None:
+    # TDS: urn:epc:tag:grai-96:3.0614141.12345.400 is 3374257BF40C0E4000000190; GRAI (8003) 00614141123452 400.
+    grai = decode_grai96("3374257BF40C0E4000000190")
+    assert grai == Grai(filter=3, company_prefix="0614141", asset_type="12345", serial=400)
+    assert grai.asset_grai == "00614141123452"
+    assert grai.urn == "urn:epc:id:grai:0614141.12345.400"
+    assert decode_sgtin96("3374257BF40C0E4000000190") is None  # each scheme decodes its own header only
+
+
+@pytest.mark.parametrize(
+    ("epc", "urn", "asset_grai"),
+    [
+        # The largest serial (2^38 - 1), a 12-digit company prefix that leaves no digit for the asset type.
+        ("330000000000043FFFFFFFFF", "urn:epc:id:grai:000000000001..274877906943", "00000000000017"),
+        ("33387890027EFC400000162E", "urn:epc:id:grai:123456.654321.5678", "01234566543216"),  # 6-digit prefix
+        ("33400B7F7070D40000000011", "urn:epc:id:grai:012345678901..17", "00123456789012"),
+    ],
+)
+def test_grai96_partitions(epc: str, urn: str, asset_grai: str) -> None:
+    grai = decode_grai96(epc)
+    assert grai is not None
+    assert (grai.urn, grai.asset_grai) == (urn, asset_grai)
+
+
+@pytest.mark.parametrize(
+    "epc",
+    [
+        "3074257BF7194E4000001A85",  # SGTIN-96
+        "337C257BF40C0E4000000190",  # partition 7 does not exist
+        "3374257BF40C0E40000001",  # 88 bits
+        "33743FFFFFFFFFC000000190",  # company prefix beyond 7 digits
+    ],
+)
+def test_other_epcs_are_not_grai96(epc: str) -> None:
+    assert decode_grai96(epc) is None

@@ -14,6 +14,8 @@ from rules.engine import Engine
 
 CARD = "E28011606000020A1B2C3D01"
 SGTIN = "3074257BF7194E4000001A85"  # GTIN 80614141123458
+GRAI = "3374257BF40C0E4000000190"  # a returnable container of asset type (GRAI) 00614141123452, serial 400
+GRAI_OTHER = "3374257BF40C0E4000000191"  # another container of the same type
 
 
 def plant(tmp_path: Path, window_s: float) -> PlantConfig:
@@ -25,7 +27,8 @@ def plant(tmp_path: Path, window_s: float) -> PlantConfig:
         "rfid": {"dedup_window_s": window_s,
                  "readers": [{"id": "post", "role": "kanban_post", "loops": ["W2"]},
                              {"id": "dock", "role": "receiving"}],
-                 "tags": [{"epc": CARD, "loop": "A1", "card": 2}]},
+                 "tags": [{"epc": CARD, "loop": "A1", "card": 2}],
+                 "asset_types": [{"grai": "00614141123452", "loops": ["A1"]}]},
     })
 
 
@@ -67,3 +70,12 @@ def test_gtin_tags_go_to_the_one_loop_the_reader_serves_and_unknown_tags_are_cou
     assert rfid.handle("dock", speedway(SGTIN), 2.0) is False  # the dock serves both: no single loop
     assert rfid.handle("post", speedway("E2801160600002054E7F8AFF"), 3.0) is False
     assert rfid.unknown_tags == 2
+
+
+def test_a_returnable_container_stands_for_a_card_of_its_asset_types_loop(tmp_path: Path) -> None:
+    rfid, engine = ingest(tmp_path, window_s=0.0)
+    assert rfid.handle("post", speedway(GRAI), 1.0) is False  # the post serves W2 only: not this type's loop
+    assert rfid.handle("dock", speedway(GRAI), 2.0) is False  # nothing of A1 is out yet
+    rfid.handle("post", speedway(CARD), 3.0)  # card 2 of A1 goes out by its own tag
+    assert rfid.handle("dock", speedway(GRAI_OTHER), 4.0) is True  # any container of the type receives it
+    assert engine.open_cards("A1") == 0
