@@ -1,7 +1,7 @@
 """Scale-out figures (docs/PERFORMANCE.md, "Scale-out"), run by hand, not by `make test` or `make bench`:
 
     .venv/bin/python -m bench.scale_out throughput [--events 20000]
-    .venv/bin/python -m bench.scale_out catch-up [--cut-s 300] [--rate-per-s 0.5]
+    .venv/bin/python -m bench.scale_out catch-up [--cut-s 300] [--rate-per-s 20]
 
 Both start what the integration test starts, from docs/scale-out/: three NATS nodes, two edge mosquittos bridged
 to them over TLS through a WAN link that can be cut, and `kanban-edge central-signals` with a plain QoS 1
@@ -187,7 +187,7 @@ def main() -> None:
     tp.add_argument("--events", type=int, default=20_000)
     cu = sub.add_parser("catch-up")
     cu.add_argument("--cut-s", type=float, default=300)
-    cu.add_argument("--rate-per-s", type=float, default=0.5)
+    cu.add_argument("--rate-per-s", type=float, default=20.0)  # the demo plant in real time (docs/PERFORMANCE.md)
     args = parser.parse_args()
     if args.what == "throughput":
         throughput(args.events)
