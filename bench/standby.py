@@ -77,6 +77,7 @@ def main() -> None:
         standby_plant = standby_dir / "plant.yaml"
         standby_plant.write_text(plant.read_text().replace(str(primary_dir), str(standby_dir)))
         primary = _start(plant, directory / "primary.log")
+        standby: subprocess.Popen[bytes] | None = None
         try:
             wait_until(lambda: _healthy(api), 120, "the primary")
             # A full reading, then low ones, per loop (tare 500 g, 100 pieces of 10 g; reorder point 30 pieces).
@@ -98,11 +99,11 @@ def main() -> None:
             serving = time.monotonic() - started
             print(f"{loops} loops: standby healthy {healthy:.2f} s after its start command, serving every open"
                   f" signal of the backup after {serving:.2f} s")
-            standby.send_signal(signal.SIGTERM)
-            standby.wait(timeout=60)
         finally:
-            if primary.poll() is None:
-                primary.kill()
+            for proc in (primary, standby):
+                if proc is not None and proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(timeout=60)
             broker.terminate()
             broker.wait(timeout=10)
 
