@@ -41,32 +41,36 @@ ENV = os.environ | PASSWORDS | {"CENTRAL_SIGNALS_PASSWORD": "bench-signals", "CE
 
 
 class Setup:
-    """The central cluster, two bridged edges and the central consumer, started."""
+    """The central cluster, two bridged edges and the central consumer."""
 
     def __init__(self, directory: Path, restart_timeout: str) -> None:
         self.tls: Tls = make_tls(directory)
         sites = dict(zip(("plant-7", "plant-9"), SITES, strict=True))  # the example's sites are the bench's
         self.cluster = CentralCluster.create(directory, self.tls, sites, ENV)
-        self.cluster.start()
         self.db = directory / "central-signals.db"
-        port = self.cluster.nodes[2].mqtt_port
-        self.consumer = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "--log-level", "WARNING", "central-signals", "--broker",
-             f"mqtts://127.0.0.1:{port}", "--ca-file", str(self.tls.ca), "--db", str(self.db)],
-            cwd=ROOT, stdout=subprocess.DEVNULL,
-            env=ENV | {"KANBAN_CENTRAL_USERNAME": "central-signals", "KANBAN_CENTRAL_PASSWORD": "bench-signals"},
-        )
+        self.central_port = self.cluster.nodes[2].mqtt_port
+        self.consumer: subprocess.Popen[bytes] | None = None
         self.wans: list[WanLink] = []
         self.edge_ports: list[int] = []
         self._brokers: list[subprocess.Popen[bytes]] = []
+        self._directory, self._restart_timeout = directory, restart_timeout
+
+    def start(self) -> None:
+        self.cluster.start()
+        self.consumer = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "--log-level", "WARNING", "central-signals", "--broker",
+             f"mqtts://127.0.0.1:{self.central_port}", "--ca-file", str(self.tls.ca), "--db", str(self.db)],
+            cwd=ROOT, stdout=subprocess.DEVNULL,
+            env=ENV | {"KANBAN_CENTRAL_USERNAME": "central-signals", "KANBAN_CENTRAL_PASSWORD": "bench-signals"},
+        )
         for site, password in zip(SITES, PASSWORDS.values(), strict=True):
             wan = WanLink([node.mqtt_port for node in self.cluster.nodes])
-            edge_port = free_port()
-            self._brokers.append(start_edge_broker(directory / site, edge_port, site=site, wan=wan, tls=self.tls,
-                                                   password=password, restart_timeout=restart_timeout))
             self.wans.append(wan)
+            edge_port = free_port()
+            self._brokers.append(start_edge_broker(
+                self._directory / site, edge_port, site=site, wan=wan, tls=self.tls, password=password,
+                restart_timeout=self._restart_timeout))
             self.edge_ports.append(edge_port)
-        self.central_port = port
         _until(self.db.exists, 30)
         time.sleep(2)  # the consumer's session and subscription, the bridges' first connections
 
@@ -76,8 +80,10 @@ class Setup:
             return dict(db.execute("SELECT site, count(*) FROM signal_events GROUP BY site").fetchall())
 
     def close(self) -> None:
-        self.consumer.send_signal(signal.SIGTERM)
-        self.consumer.wait(timeout=15)
+        """Stop whatever was started."""
+        if self.consumer is not None and self.consumer.poll() is None:
+            self.consumer.send_signal(signal.SIGTERM)
+            self.consumer.wait(timeout=15)
         for wan in self.wans:
             wan.close()
         for broker in self._brokers:
@@ -91,6 +97,7 @@ def setup(restart_timeout: str) -> Iterator[Setup]:
     with tempfile.TemporaryDirectory(prefix="kanban-scale-out-") as tmp:
         started = Setup(Path(tmp), restart_timeout)
         try:
+            started.start()
             yield started
         finally:
             started.close()
