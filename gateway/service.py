@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.plant import PlantConfig
 from connectors.hub import Connectors
@@ -31,7 +31,6 @@ from gateway.ingest.rejections import Rejections
 from gateway.ingest.rfid import RfidIngest
 from gateway.ingest.router import Ingest, IngestLimits, TopicFamily, TopicHandler, UnknownTopic
 from gateway.ingest.scale import ScaleIngest
-from gateway.ingest.sparkplug import TOPIC_PREFIX, SparkplugIngest
 from gateway.messages import event_body, event_topic
 from gateway.mqtt.link import AckingLink
 from gateway.plant import Plant
@@ -42,6 +41,9 @@ from gateway.state.store import Batch, EventPrune
 from rules.analytics import DAY_S
 from rules.engine import Engine
 from rules.scale_bin import BinSpec
+
+if TYPE_CHECKING:
+    from gateway.ingest.sparkplug import SparkplugIngest
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +152,9 @@ class Service:
         self.sparkplug: SparkplugIngest | None = None
         self.sparkplug_link: AckingLink | None = None
         if config.sparkplug.nodes:
+            # Imported here: Sparkplug B's codec (protobuf) costs a plant that has no Sparkplug nodes 7 MB.
+            from gateway.ingest.sparkplug import TOPIC_PREFIX, SparkplugIngest
+
             self.sparkplug = SparkplugIngest(
                 config=config.sparkplug, scales=self.scales, floor=self.floor, rejections=self.rejections,
                 max_clock_skew_s=config.ingest.max_clock_skew_s, publish=self._publish_sparkplug, clock=clock,

@@ -1,23 +1,21 @@
 """`GET /metrics`: the service's figures in Prometheus' text format, read when scraped.
 
-The hot path keeps counting as it always has (plain integers on the ingest, the rejections, the committer); this
-collector reads them at scrape time, so a scrape costs the service a few milliseconds and a reading nothing.
-Label values come from bounded sets only (rejection reasons, alarm kinds, signal statuses, the plant's
-suppliers), never one a bin.
+The hot path keeps counting as it always has (plain integers on the ingest, the rejections, the committer; a
+bucket count per transaction for the histograms here); `gateway.api.scrape` reads them at scrape time, so a
+scrape costs the service a few milliseconds and a reading nothing. prometheus_client, which writes the text, is
+imported at the first scrape: a service nobody scrapes does not load it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from gateway.service import Service
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -33,25 +31,46 @@ def package_version() -> str:
         return "unknown"
 
 
+class Histogram:
+    """Observations counted into buckets (upper bounds, the last one +Inf), with their sum."""
+
+    __slots__ = ("bounds", "counts", "documentation", "name", "total")
+
+    def __init__(self, name: str, documentation: str, bounds: Sequence[float]) -> None:
+        self.name, self.documentation, self.bounds = name, documentation, tuple(bounds)
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        """Count one observation."""
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        """Cumulative counts per upper bound, as Prometheus reads them."""
+        cumulative, buckets = 0, []
+        for bound, count in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            cumulative += count
+            buckets.append((bound, float(cumulative)))
+        return buckets
+
+
 class Metrics:
-    """The registry of one service: its figures, the committer's histograms and the process's own."""
+    """The figures of one service: what its parts count, the committer's histograms and the process's own."""
 
     def __init__(self, service: Service) -> None:
-        self.registry = CollectorRegistry()
-        self.registry.register(_ServiceCollector(service))
-        ProcessCollector(registry=self.registry)  # resident memory, CPU, start time, open files
+        self._service = service
+        self._registry: CollectorRegistry | None = None
         self._commit_effects = Histogram(
-            "kanban_edge_commit_effects", "Effects (events, states, snapshots) written by one transaction",
-            buckets=_EFFECTS, registry=self.registry,
+            "kanban_edge_commit_effects", "Effects (events, states, snapshots) written by one transaction", _EFFECTS,
         )
         self._commit_seconds = Histogram(
-            "kanban_edge_commit_seconds", "Time to write one transaction, retries included", buckets=_SECONDS,
-            registry=self.registry,
+            "kanban_edge_commit_seconds", "Time to write one transaction, retries included", _SECONDS,
         )
         self._effect_age = Histogram(
             "kanban_edge_effect_age_seconds",
             "From the time of an event's cause (a reading's ts, device clock when it sends one) to its commit",
-            buckets=_SECONDS, registry=self.registry,
+            _SECONDS,
         )
 
     def written(self, effects: int, seconds: float) -> None:
@@ -65,98 +84,16 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """Every metric in the text format."""
-        return generate_latest(self.registry)
+        from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
+        from gateway.api.scrape import ServiceCollector
 
-class _ServiceCollector(Collector):
-    def __init__(self, service: Service) -> None:
-        self._service = service
+        if self._registry is None:
+            self._registry = CollectorRegistry()
+            self._registry.register(ServiceCollector(self._service, self.histograms()))
+            ProcessCollector(registry=self._registry)  # resident memory, CPU, start time, open files
+        return generate_latest(self._registry)
 
-    def collect(self) -> Iterator[Metric]:
-        s = self._service
-        info = GaugeMetricFamily("kanban_edge_info", "The running service", labels=["version", "site"])
-        info.add_metric([package_version(), s.config.site], 1)
-        yield info
-        yield _gauge("kanban_edge_broker_connected", "1 while the broker session is up", int(s.link.connected))
-        yield _gauge("kanban_edge_database_writable", "1 while the state database takes writes",
-                     int(s.committer.healthy and s.store.damage is None))
-        messages = CounterMetricFamily("kanban_edge_messages_total", "MQTT messages by topic family",
-                                       labels=["family"])
-        for family, count in (("scale", s.scales.received), ("plc", s.floor.received), ("rfid", s.rfid.received)):
-            messages.add_metric([family], count)
-        yield messages
-        yield CounterMetricFamily("kanban_edge_messages_processed_total", "MQTT messages processed since start",
-                                  value=s.ingest.processed)
-        yield _labelled(CounterMetricFamily, "kanban_edge_messages_rejected_total",
-                        "Rejected messages by reason (since the database was created)", "reason", s.rejections.counts)
-        yield from self._signals()
-        yield from self._floor()
-        yield from self._outbox()
-        yield _gauge("kanban_edge_event_stream_clients", "Clients of /api/v1/events now", s.events.clients)
-        yield CounterMetricFamily("kanban_edge_event_stream_overflows_total",
-                                  "Event-stream clients dropped for falling behind", value=s.events.overflows)
-        yield _labelled(CounterMetricFamily, "kanban_edge_api_auth_failures_total",
-                        "API requests refused for their key: missing, unknown, forbidden", "reason",
-                        s.access.failures)
-
-    def _signals(self) -> Iterator[Metric]:
-        released = 0
-        open_by_status: Counter[str] = Counter()
-        stale = 0
-        for scale_bin in self._service.engine:
-            state = scale_bin.state
-            released += state.signals_released
-            stale += state.stale
-            for card in state.open_cards:
-                open_by_status[card.status] += 1
-        yield CounterMetricFamily("kanban_edge_signals_released_total", "Kanban signals released, all loops",
-                                  value=released)
-        yield _labelled(GaugeMetricFamily, "kanban_edge_signals_open", "Open signals by lifecycle status", "status",
-                        {status: open_by_status[status] for status in ("released", "acknowledged", "shipped")})
-        alarms: Counter[str] = Counter(alarm.kind for alarm in self._service.floor.rules.alarms)
-        alarms["sensor_stale"] += stale
-        yield _labelled(GaugeMetricFamily, "kanban_edge_alarms_open", "Open alarms (active or acknowledged) by kind",
-                        "kind", alarms)
-
-    def _floor(self) -> Iterator[Metric]:
-        rules = self._service.floor.rules
-        states = Counter(rules.station_state(station_id) for station_id in rules.stations)
-        yield _labelled(GaugeMetricFamily, "kanban_edge_stations", "Stations by WIP state", "state",
-                        {state: states[state] for state in ("normal", "warning", "limit")})
-
-    def _outbox(self) -> Iterator[Metric]:
-        connectors = self._service.connectors
-        if connectors.outbox is not None:
-            items = GaugeMetricFamily("kanban_edge_outbox_items", "Outbox items by consumer and status",
-                                      labels=["consumer", "status"])
-            dropped = CounterMetricFamily("kanban_edge_outbox_dropped_total", "Items the outbox's size cap dropped",
-                                          labels=["consumer"])
-            for consumer, counts in connectors.outbox.stats().items():
-                for status in ("pending", "delivered", "dead"):
-                    items.add_metric([consumer, status], counts.get(status, 0))
-                dropped.add_metric([consumer], counts.get("dropped", 0))
-            yield items
-            yield dropped
-        if connectors.influx is not None:
-            stats = connectors.influx.stats
-            lines = CounterMetricFamily("kanban_edge_influx_lines_total",
-                                        "InfluxDB lines: queued in the outbox, written, refused, dropped",
-                                        labels=["outcome"])
-            for outcome, count in (("queued", stats.queued), ("written", stats.written), ("refused", stats.rejected),
-                                   ("dropped", stats.dropped)):
-                lines.add_metric([outcome], count)
-            yield lines
-
-
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, value=value)
-
-
-def _labelled(
-    kind: type[CounterMetricFamily] | type[GaugeMetricFamily], name: str, documentation: str, label: str,
-    values: dict[str, int] | Counter[str],
-) -> Metric:
-    family = kind(name, documentation, labels=[label])
-    for value, count in sorted(values.items()):
-        family.add_metric([value], count)
-    return family
+    def histograms(self) -> tuple[Histogram, ...]:
+        """The committer's histograms."""
+        return (self._commit_effects, self._commit_seconds, self._effect_age)
