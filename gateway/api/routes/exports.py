@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -18,9 +17,8 @@ from fastapi.responses import StreamingResponse
 from gateway.api.csv_rows import csv_chunks
 from gateway.api.deps import READ, ServiceDep
 from gateway.api.models import KpisOut, LoopOut, SignalOut
-from gateway.api.routes.signals import StatusFilter
+from gateway.api.routes.signals import SignalFilter
 from gateway.api.views import loop_out, signal_out
-from gateway.state.cards import SignalQuery
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
@@ -47,19 +45,11 @@ async def _paced(chunks: Iterator[str]) -> AsyncIterator[str]:
 
 
 @router.get("/signals.csv", response_class=StreamingResponse, dependencies=READ, responses=_CSV)
-async def signals_csv(  # noqa: PLR0917 -- one parameter per documented filter
-    service: ServiceDep,
-    status: StatusFilter = "all",
-    supplier: str | None = None,
-    line: str | None = None,
-    loop: str | None = None,
-    since: datetime | None = None,
-    limit: int | None = Query(default=None, ge=1),
+async def signals_csv(
+    service: ServiceDep, query: SignalFilter, limit: int | None = Query(default=None, ge=1),
 ) -> StreamingResponse:
     """The signals `GET /api/v1/signals` lists with these filters, newest first, all of them unless `limit`;
     `documents` holds `target:document_id` pairs separated by spaces."""
-    query = SignalQuery(status=status, supplier=supplier, line=line, bin_id=loop,
-                        since=since.timestamp() if since is not None else None)
 
     def rows() -> Iterator[dict[str, Any]]:
         left, before = limit, None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
 from gateway.api.auth import Caller
 from gateway.api.deps import READ, ServiceDep, SignalsCaller
@@ -24,6 +25,21 @@ from rules.cards import Action, SignalStatus
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 
 StatusFilter = Literal["open", "closed", "all"] | SignalStatus
+
+
+def signal_filter(
+    status: StatusFilter = "all",
+    supplier: str | None = None,
+    line: str | None = None,
+    loop: str | None = None,
+    since: datetime | None = None,
+) -> SignalQuery:
+    """The filters of the signal list and its CSV export, as query parameters (one page, newest first)."""
+    return SignalQuery(status=status, supplier=supplier, line=line, bin_id=loop,
+                       since=since.timestamp() if since is not None else None)
+
+
+SignalFilter = Annotated[SignalQuery, Depends(signal_filter)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 _ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}
@@ -31,22 +47,14 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.get("", dependencies=READ, responses={422: {"model": ErrorOut}})
-async def list_signals(  # noqa: PLR0917 -- one parameter per documented filter
+async def list_signals(
     service: ServiceDep,
-    status: StatusFilter = "all",
-    supplier: str | None = None,
-    line: str | None = None,
-    loop: str | None = None,
-    since: datetime | None = None,
+    filters: SignalFilter,
     cursor: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> SignalList:
     """Kanban pull signals, newest first, with their transitions; pass `next_cursor` back for the next page."""
-    query = SignalQuery(
-        status=status, supplier=supplier, line=line, bin_id=loop,
-        since=since.timestamp() if since is not None else None, before=_decode(cursor), limit=limit,
-    )
-    rows = service.store.signals(query)
+    rows = service.store.signals(replace(filters, before=_decode(cursor), limit=limit))
     last = rows[-1] if len(rows) == limit else None
     signals = [signal_out(row) for row in rows]
     return SignalList(signals=signals, count=len(signals), next_cursor=_encode(last) if last else None)
